@@ -1,0 +1,5 @@
+import sys
+
+from mkdeal.cli import main
+
+sys.exit(main())

@@ -1,0 +1,247 @@
+"""The `mkdeal` command: a thin face over the package. No business logic lives here."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+
+from mkdeal import __version__, logs
+from mkdeal.errors import UserError
+from mkdeal.settings import Settings, describe, load_settings
+
+log = logging.getLogger("mkdeal.cli")
+LONDON = ZoneInfo("Europe/London")
+
+
+@dataclass
+class Runtime:
+    """What every command shares: "today", verbosity, and settings read on first use."""
+
+    as_of: date
+    log_level: int = logging.WARNING
+    _settings: Settings | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings()
+            logs.configure(self.log_level, self._settings.data_dir / "logs" / "mkdeal.log")
+        return self._settings
+
+
+def _parse_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD.") from None
+
+
+class DateType(click.ParamType):
+    name = "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx):
+        return value if isinstance(value, date) else _parse_date(value)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--as-of",
+    type=DateType(),
+    help="The date to treat as today (default: today in Europe/London). "
+    "Pin it for exact, repeatable runs.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Say more about what is happening.")
+@click.option("--debug", is_flag=True, help="Show debugging detail and tracebacks of errors.")
+@click.version_option(__version__, prog_name="mkdeal")
+@click.pass_context
+def cli(ctx: click.Context, as_of: date | None, verbose: bool, debug: bool) -> None:
+    """mkdeal: the MK Deal's shared platform for health and care in Milton Keynes.
+
+    Settings come from MKDEAL_* environment variables or a mkdeal.toml file; see
+    `mkdeal config`. Everything mkdeal writes lives in the data folder (MKDEAL_DATA_DIR).
+    """
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    logs.configure(level, None)
+    # The clock is read here, at the edge, and nowhere in domain code.
+    ctx.obj = Runtime(as_of=as_of or datetime.now(LONDON).date(), log_level=level)
+
+
+@cli.command()
+@click.pass_obj
+def config(runtime: Runtime) -> None:
+    """Show the settings in force, where each came from, and the key fingerprint.
+
+    Secrets are never printed. The fingerprint names the pseudonymisation key without
+    revealing it; every load records it, and a load under another key is refused.
+    """
+    settings = runtime.settings
+    rows = describe(settings)
+    width = max(len(name) for name, _, _ in rows)
+    click.echo(f"Settings in force (config file: {settings.config_file or 'none'})")
+    for name, value, source in rows:
+        click.echo(f"  {name:<{width}}  {value}")
+        click.echo(f"  {'':<{width}}    from {source}")
+    fingerprint = settings.pseudonymisation_key_fingerprint or "none (no key)"
+    click.echo(f"Pseudonymisation key fingerprint: {fingerprint}")
+    settings.require_keys()
+
+
+@cli.group()
+def deal() -> None:
+    """The MK Deal as data: partners, priorities, leads and measures."""
+
+
+@deal.command("show")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for reading, json for other programs.",
+)
+def deal_show(output_format: str) -> None:
+    """Print the Deal: its version, partners, priorities and aims."""
+    from mkdeal.deal import deal_as_dict, load_deal, render_deal_text
+
+    the_deal = load_deal()
+    if output_format == "json":
+        click.echo(json.dumps(deal_as_dict(the_deal), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_deal_text(the_deal))
+
+
+@cli.group()
+def db() -> None:
+    """The app database and the identifiable store: migrations and status."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(runtime: Runtime) -> None:
+    """Apply every migration the app database and the identifiable store need.
+
+    Safe to run again: a store that is up to date is left as it is.
+    """
+    from mkdeal.db import upgrade
+
+    for store, before, after in upgrade(runtime.settings):
+        change = (
+            "already up to date" if before == after else f"upgraded {before or 'empty'} -> {after}"
+        )
+        click.echo(f"{store.name.capitalize()}: {change}.")
+
+
+@db.command("status")
+@click.pass_obj
+def db_status(runtime: Runtime) -> None:
+    """Say whether each store is up to date with this version of mkdeal."""
+    from mkdeal.db import status
+
+    behind = False
+    for store, current, head in status(runtime.settings):
+        state = "up to date" if current == head else "behind: run `mkdeal db upgrade`"
+        behind |= current != head
+        click.echo(
+            f"{store.name.capitalize()}: at {current or 'no revision'}, needs {head}; {state}."
+        )
+    if behind:
+        raise click.exceptions.Exit(1)
+
+
+@cli.command("run-due")
+@click.option("--dry-run", is_flag=True, help="List what is due without doing it.")
+@click.pass_obj
+def run_due_command(runtime: Runtime, dry_run: bool) -> None:
+    """Run whatever scheduled work is due, each piece once, in order.
+
+    Production runs this from cron every five minutes. Two runs never overlap: a second
+    one is refused while the first holds the lock. Safe to run again at any time.
+    """
+    from mkdeal.db import open_app_database
+    from mkdeal.scheduling import StepContext, default_registry, plan, run_due
+
+    settings = runtime.settings
+    registry = default_registry()
+    engine = open_app_database(settings)
+    try:
+        context = StepContext(as_of=runtime.as_of, settings=settings, app_engine=engine)
+        if not registry.steps:
+            click.echo("No scheduled steps are registered yet, so nothing is due.")
+            return
+        if dry_run:
+            for work in plan(registry, context):
+                due = ", ".join(work.keys) if work.keys else "nothing due"
+                click.echo(f"{work.step}: {due}")
+            return
+        results = run_due(registry, context, data_dir=settings.data_dir, progress=click.echo)
+        failed = [result for result in results if result.outcome == "failed"]
+        click.echo(f"run-due finished: {len(results)} piece(s) of work, {len(failed)} failed.")
+        if failed:
+            raise click.exceptions.Exit(1)
+    finally:
+        engine.dispose()
+
+
+@cli.command("runs")
+@click.option("--limit", default=20, show_default=True, help="How many recent runs to show.")
+@click.pass_obj
+def runs_command(runtime: Runtime, limit: int) -> None:
+    """Show the most recent scheduled runs and how each ended."""
+    from mkdeal.db import open_app_database
+    from mkdeal.scheduling import recent_runs
+
+    engine = open_app_database(runtime.settings)
+    try:
+        runs = recent_runs(engine, limit)
+    finally:
+        engine.dispose()
+    if not runs:
+        click.echo("No scheduled work has run yet.")
+    for run in runs:
+        finished = run.finished_at.isoformat(timespec="seconds") if run.finished_at else "-"
+        click.echo(
+            f"{run.started_at.isoformat(timespec='seconds')}  {finished}  {run.outcome:<10}"
+            f"  {run.step} [{run.idempotency_key}]  {run.summary or ''}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: errors become sentences; the traceback only under --debug."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        result = cli.main(args=args, prog_name="mkdeal", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except click.exceptions.Abort:
+        click.echo("Stopped.", err=True)
+        return 130
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except UserError as error:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"Error: {error}", err=True)
+        return error.exit_code
+    except Exception as error:
+        if debug:
+            traceback.print_exc()
+        click.echo(
+            f"Error: mkdeal stopped on an unexpected {type(error).__name__}. Run the command "
+            "again with --debug to see the details, and report them if the problem stays.",
+            err=True,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
