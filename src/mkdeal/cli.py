@@ -8,7 +8,6 @@ import sys
 import traceback
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click

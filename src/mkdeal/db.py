@@ -19,7 +19,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, select
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
@@ -33,6 +33,10 @@ class Store:
     kind: str  # recorded in the store itself, so two stores are never swapped
     url_setting: str
     script_location: str
+
+    @property
+    def version_table(self) -> str:
+        return f"alembic_version_{self.kind}"
 
     def url(self, settings: Settings) -> str:
         return getattr(settings, self.url_setting)
@@ -75,6 +79,7 @@ def _alembic_config(store: Store, connection: Connection) -> Config:
     config = Config()
     config.set_main_option("script_location", store.script_location)
     config.attributes["connection"] = connection
+    config.attributes["version_table"] = store.version_table
     return config
 
 
@@ -84,8 +89,9 @@ def head_revision(store: Store) -> str:
     return ScriptDirectory.from_config(config).get_current_head()
 
 
-def current_revision(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+def current_revision(store: Store, connection: Connection) -> str | None:
+    context = MigrationContext.configure(connection, opts={"version_table": store.version_table})
+    return context.get_current_revision()
 
 
 def run_migrations_online(context, target_metadata: MetaData) -> None:
@@ -94,6 +100,7 @@ def run_migrations_online(context, target_metadata: MetaData) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        version_table=context.config.attributes["version_table"],
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():
@@ -108,28 +115,34 @@ def upgrade(settings: Settings) -> list[tuple[Store, str | None, str]]:
         engine = make_engine(store.url(settings))
         try:
             with _connected(store, engine) as connection:
-                before = current_revision(connection)
+                before = current_revision(store, connection)
+                # Check what the database already is before changing it.
+                if inspect(connection).has_table("store_identity"):
+                    _check_identity(store, _read_identity(store, connection), settings)
                 command.upgrade(_alembic_config(store, connection), "head")
                 _record_identity(store, connection, settings)
                 connection.commit()
-                results.append((store, before, current_revision(connection)))
+                results.append((store, before, current_revision(store, connection)))
         finally:
             engine.dispose()
     return results
 
 
 def _record_identity(store: Store, connection: Connection, settings: Settings) -> None:
-    table = _identity_table(store)
-    recorded = dict(connection.execute(select(table.c.name, table.c.value)).all())
+    recorded = _read_identity(store, connection)
     wanted = {
         "store": store.kind,
         "pseudonymisation_key_fingerprint": settings.pseudonymisation_key_fingerprint,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    _check_identity(store, recorded, settings)
     missing = [{"name": k, "value": v} for k, v in wanted.items() if k not in recorded]
     if missing:
-        connection.execute(table.insert(), missing)
+        connection.execute(_identity_table(store).insert(), missing)
+
+
+def _read_identity(store: Store, connection: Connection) -> dict[str, str]:
+    table = _identity_table(store)
+    return dict(connection.execute(select(table.c.name, table.c.value)).all())
 
 
 def _identity_table(store: Store):
@@ -179,7 +192,8 @@ def status(settings: Settings) -> list[tuple[Store, str | None, str]]:
         engine = make_engine(store.url(settings))
         try:
             with _connected(store, engine) as connection:
-                results.append((store, current_revision(connection), head_revision(store)))
+                current = current_revision(store, connection)
+                results.append((store, current, head_revision(store)))
         finally:
             engine.dispose()
     return results
@@ -190,7 +204,7 @@ def open_store(store: Store, settings: Settings) -> Engine:
     settings.require_keys()
     engine = make_engine(store.url(settings))
     with _connected(store, engine) as connection:
-        current, head = current_revision(connection), head_revision(store)
+        current, head = current_revision(store, connection), head_revision(store)
         if current != head:
             engine.dispose()
             state = "has no tables yet" if current is None else f"is at revision {current}"
@@ -198,8 +212,7 @@ def open_store(store: Store, settings: Settings) -> Engine:
                 f"{store.name.capitalize()} ({mask_url(store.url(settings))}) {state}, and this "
                 f"version of mkdeal needs revision {head}. Run `mkdeal db upgrade` first."
             )
-        table = _identity_table(store)
-        recorded = dict(connection.execute(select(table.c.name, table.c.value)).all())
+        recorded = _read_identity(store, connection)
     try:
         _check_identity(store, recorded, settings)
     except ConfigurationError:

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from mkdeal.identifiable.models import IdentifiableBase
 from mkdeal.db import run_migrations_online
+from mkdeal.identifiable.models import IdentifiableBase
 
 run_migrations_online(context, IdentifiableBase.metadata)
