@@ -109,9 +109,7 @@ def duckdb_con():
 @pytest.fixture(scope="module")
 def postgres_con():
     """An ibis PostgreSQL connection; skips when unreachable, fails under CI=true."""
-    url = os.environ.get(
-        "MKDEAL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-    )
+    url = os.environ.get("MKDEAL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
     try:
         con = ibis.connect(url)
     except psycopg.OperationalError as exc:
@@ -381,7 +379,7 @@ def test_person_id_same_for_every_written_form():
 
 @pytest.mark.parametrize("value", ["9990000019", "999000001", "999 000 001X", ""])
 def test_person_id_rejects_invalid_number_without_echoing_it(value):
-    with pytest.raises(ValueError, match="^Cannot pseudonymise: the NHS number ") as caught:
+    with pytest.raises(ValueError, match=r"^Cannot pseudonymise: the NHS number ") as caught:
         Pseudonymiser(KEY).person_id(value)
 
     if value:

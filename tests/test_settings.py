@@ -114,7 +114,7 @@ def test_settings_short_key_is_refused(tmp_path):
 def test_settings_unreadable_key_file_is_named(tmp_path):
     environ = {**TEST_KEYS, "MKDEAL_ENCRYPTION_KEY_FILE": str(tmp_path / "missing")}
     del environ["MKDEAL_ENCRYPTION_KEY"]
-    with pytest.raises(ConfigurationError, match="encryption key file .*missing cannot be read"):
+    with pytest.raises(ConfigurationError, match=r"encryption key file .*missing cannot be read"):
         load_settings(environ, cwd=tmp_path)
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import operator
 import re
 from collections.abc import Iterable
 
@@ -65,9 +66,10 @@ _ACCEPTED_FORMS = "[0-9]{10}|[0-9]{3} [0-9]{3} [0-9]{4}|[0-9]{3}-[0-9]{3}-[0-9]{
 # no shorthand classes, anchored at both ends, the number itself in group 1.
 _NHS_NUMBER_PATTERN = f"^{_SPACE_CLASS}*({_ACCEPTED_FORMS}){_SPACE_CLASS}*$"
 _NHS_NUMBER_RE = re.compile(_NHS_NUMBER_PATTERN)
-_TEN_DIGITS_RE = re.compile("[0-9]{10}")
 _SPACE_CHARS = " \t\n\r\x0b\x0c"
 _DIGITS = frozenset("0123456789")
+# Maps the ASCII digit bytes to their values, so a check digit needs no int() per digit.
+_DIGIT_VALUES = bytes.maketrans(b"0123456789", bytes(range(10)))
 
 # Column names used inside pseudonymise_column; chosen to be unlikely in any extract.
 _KEY_COLUMN = "_mkdeal_nhs_number_key"
@@ -85,6 +87,8 @@ def normalise_nhs_number(value: str) -> str | None:
     """
     if not isinstance(value, str):
         return None
+    if len(value) == 10 and value.isascii() and value.isdigit():
+        return value  # the common case, already normalised
     match = _NHS_NUMBER_RE.fullmatch(value)
     if match is None:
         return None
@@ -93,7 +97,8 @@ def normalise_nhs_number(value: str) -> str | None:
 
 def _check_digit(first_nine: str) -> int | None:
     """The modulus 11 check digit of nine ASCII digits, or None where the result is 10."""
-    total = sum(int(digit) * weight for digit, weight in zip(first_nine, _WEIGHTS, strict=True))
+    values = first_nine.encode("ascii").translate(_DIGIT_VALUES)
+    total = sum(map(operator.mul, values, _WEIGHTS))
     check = 11 - total % 11
     if check == 11:
         return 0
@@ -149,7 +154,8 @@ def nhs_number_problem(value: str | None) -> str | None:
 
 def is_valid_nhs_number(value: object) -> bool:
     """True when `value` is an NHS number in an accepted form with a correct check digit."""
-    return isinstance(value, str) and nhs_number_problem(value) is None
+    digits = normalise_nhs_number(value)  # type: ignore[arg-type]
+    return digits is not None and _check_digit(digits[:9]) == int(digits[9])
 
 
 def is_test_range(nhs_number: str) -> bool:

@@ -94,7 +94,9 @@ def _describe(item: Any, data: dict[str, Any]) -> str:
         message = f"{item['input']!r} is not one of: {item['ctx']['expected']}"
     elif kind.startswith("date_"):
         reason = item.get("ctx", {}).get("error", message)
-        message = f"{item['input']!r} is not a real date ({reason})"
+        message = f"{item['input']!r} is not a valid date ({reason}); write dates as YYYY-MM-DD"
+    elif kind.startswith("bool"):
+        message = f"{item['input']!r} is not a boolean; write true or false, unquoted"
     return f"{location}: {message}" if location else message
 
 
