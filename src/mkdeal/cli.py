@@ -8,6 +8,7 @@ import sys
 import traceback
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
@@ -211,6 +212,55 @@ def runs_command(runtime: Runtime, limit: int) -> None:
             f"{run.started_at.isoformat(timespec='seconds')}  {finished}  {run.outcome:<10}"
             f"  {run.step} [{run.idempotency_key}]  {run.summary or ''}"
         )
+
+
+@cli.group()
+def people() -> None:
+    """People and keys: NHS numbers to person_id."""
+
+
+@people.command("pseudonymise")
+@click.argument("source", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--column", default="nhs_number", show_default=True, help="The NHS number column.")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="Where to write the file with person_id in place of the NHS number.",
+)
+@click.option(
+    "--quarantine",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Where to write rows whose NHS number is not valid "
+    "(default: beside the output, ending .quarantine.csv).",
+)
+@click.pass_obj
+def people_pseudonymise(
+    runtime: Runtime, source: Path, column: str, output: Path, quarantine: Path | None
+) -> None:
+    """Replace the NHS numbers in a CSV file with person_id.
+
+    Rows with an invalid NHS number go to the quarantine file with the number masked, the
+    row number and the reason. Every row read is written to one file or the other, and
+    running it again on the same file with the same key gives the same files.
+    """
+    from mkdeal.people import Pseudonymiser
+    from mkdeal.pseudonymise_file import pseudonymise_csv
+
+    settings = runtime.settings
+    settings.require_keys()
+    quarantine = quarantine or output.with_name(output.stem + ".quarantine.csv")
+    if output.resolve() in (source.resolve(), quarantine.resolve()):
+        raise UserError("--output must differ from the source file and the quarantine file.")
+    summary = pseudonymise_csv(
+        source, column, output, quarantine, Pseudonymiser(settings.pseudonymisation_key)
+    )
+    click.echo(
+        f"Read {summary.read} rows: wrote {summary.written} "
+        f"({summary.people} {'person' if summary.people == 1 else 'people'}) to "
+        f"{summary.output}, quarantined {summary.quarantined} in {summary.quarantine}. "
+        f"Key fingerprint {summary.key_fingerprint}."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
