@@ -1,0 +1,31 @@
+# One recipe per task. `make demo` and `make test` each do all their own set-up.
+UV_VERSION := 0.13.8
+UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+AS_OF := 2026-03-31
+MKDEAL := .venv/bin/mkdeal --as-of $(AS_OF)
+
+.PHONY: install demo test lint format clean-data
+
+install:
+	@./scripts/ensure-uv $(UV_VERSION)
+	@$(UV) sync --frozen --quiet
+
+demo: install  ## run what exists so far on embedded defaults (data in ./data)
+	$(MKDEAL) db upgrade
+	$(MKDEAL) deal show
+	$(MKDEAL) run-due --dry-run
+	$(MKDEAL) config
+
+test:  ## everything CI runs: install, lint, unit, PostgreSQL; phase timings and slowest tests
+	@./scripts/test
+
+lint: install
+	.venv/bin/ruff format --check .
+	.venv/bin/ruff check .
+
+format: install
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+clean-data:  ## forget the demo's data folder (keys included)
+	rm -rf data
