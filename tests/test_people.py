@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import uuid
 
 import ibis
 import nhs_number
-import psycopg
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -31,6 +29,8 @@ from mkdeal.people import (
     normalise_nhs_number_expr,
     pseudonymise_column,
 )
+
+from .conftest import POSTGRES_URL
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))
@@ -107,15 +107,9 @@ def duckdb_con():
 
 
 @pytest.fixture(scope="module")
-def postgres_con():
-    """An ibis PostgreSQL connection; skips when unreachable, fails under CI=true."""
-    url = os.environ.get("MKDEAL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    try:
-        con = ibis.connect(url)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required under CI=true but is unreachable: {exc}")
-        pytest.skip(f"PostgreSQL is unreachable: {exc}")
+def postgres_con(postgres_schema):
+    """An ibis PostgreSQL connection (conftest's `postgres_schema` skips or fails for us)."""
+    con = ibis.connect(POSTGRES_URL)
     yield con
     con.disconnect()
 
@@ -302,6 +296,16 @@ def test_mask_nhs_number_shows_last_four_digits(written):
 @pytest.mark.parametrize("value", ["999000001", "999000001O", "NHS 999 000 0018", "99 90000018"])
 def test_mask_nhs_number_hides_unvalidated_input_entirely(value):
     assert mask_nhs_number(value) == "*" * len(value)
+
+
+@given(st.text(max_size=20))
+def test_mask_nhs_number_never_echoes_anything_but_four_digits(value):
+    masked = mask_nhs_number(value)
+
+    if normalise_nhs_number(value) is None:
+        assert masked == "*" * len(value)
+    else:
+        assert re.fullmatch(r"\*\*\* \*\*\* [0-9]{4}", masked)
 
 
 @pytest.mark.parametrize("value", [None, ""])

@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 
 from mkdeal.errors import ConfigurationError
-from mkdeal.settings import describe, key_fingerprint, load_settings, mask_url
+from mkdeal.keys import key_fingerprint
+from mkdeal.settings import describe, load_settings, mask_url
 
 from .conftest import TEST_KEYS
 

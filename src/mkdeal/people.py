@@ -32,6 +32,8 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from mkdeal.keys import key_fingerprint
+
 __all__ = [
     "PERSON_ID_HEX_LENGTH",
     "Pseudonymiser",
@@ -48,8 +50,8 @@ __all__ = [
 #: Length of a `person_id`: 32 hexadecimal characters, the first 128 bits of the HMAC.
 PERSON_ID_HEX_LENGTH = 32
 
-#: The shortest pseudonymisation key accepted, in bytes (256 bits, the HMAC-SHA256 block
-#: output size; shorter keys weaken the pseudonym against guessing all 10**9 numbers).
+#: The shortest pseudonymisation key accepted, in bytes: 256 bits, the SHA-256 output
+#: size. The key is all that stands between a person_id and the 10**9 possible numbers.
 MINIMUM_KEY_BYTES = 32
 
 #: The prefix NHS England keeps for test and synthetic records; see `is_test_range`.
@@ -63,15 +65,19 @@ _WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
 _SPACE_CLASS = "[ \t\n\r\x0b\x0c]"
 _ACCEPTED_FORMS = "[0-9]{10}|[0-9]{3} [0-9]{3} [0-9]{4}|[0-9]{3}-[0-9]{3}-[0-9]{4}"
 # One pattern for Python (re), DuckDB (RE2) and PostgreSQL (ARE): no backreferences,
-# no shorthand classes, anchored at both ends, the number itself in group 1.
+# no shorthand classes, anchored at both ends.
 _NHS_NUMBER_PATTERN = f"^{_SPACE_CLASS}*({_ACCEPTED_FORMS}){_SPACE_CLASS}*$"
 _NHS_NUMBER_RE = re.compile(_NHS_NUMBER_PATTERN)
+_PLAIN_PATTERN = "^[0-9]{10}$"
+# Everything normalisation deletes from a value that matches the full pattern.
+_REMOVABLE_CLASS = "[ \t\n\r\x0b\x0c-]"
+_REMOVABLE_RE = re.compile(_REMOVABLE_CLASS)
 _SPACE_CHARS = " \t\n\r\x0b\x0c"
 _DIGITS = frozenset("0123456789")
 # Maps the ASCII digit bytes to their values, so a check digit needs no int() per digit.
 _DIGIT_VALUES = bytes.maketrans(b"0123456789", bytes(range(10)))
 
-# Column names used inside pseudonymise_column; chosen to be unlikely in any extract.
+# The join key's name inside pseudonymise_column; chosen to be unlikely in any extract.
 _KEY_COLUMN = "_mkdeal_nhs_number_key"
 
 
@@ -89,10 +95,9 @@ def normalise_nhs_number(value: str) -> str | None:
         return None
     if len(value) == 10 and value.isascii() and value.isdigit():
         return value  # the common case, already normalised
-    match = _NHS_NUMBER_RE.fullmatch(value)
-    if match is None:
+    if _NHS_NUMBER_RE.fullmatch(value) is None:
         return None
-    return match.group(1).replace(" ", "").replace("-", "")
+    return _REMOVABLE_RE.sub("", value)
 
 
 def _check_digit(first_nine: str) -> int | None:
@@ -146,7 +151,7 @@ def nhs_number_problem(value: str | None) -> str | None:
         return "has spaces or hyphens other than in the 3-3-4 grouping (for example 943 476 5919)"
     check = _check_digit(digits[:9])
     if check is None:
-        return "fails the modulus 11 check digit (no check digit is possible for its first nine)"
+        return "fails the modulus 11 check digit (no check digit fits its first nine digits)"
     if check != int(digits[9]):
         return "fails the modulus 11 check digit"
     return None
@@ -193,12 +198,18 @@ def mask_nhs_number(value: str | None) -> str:
 def normalise_nhs_number_expr(column: ir.StringValue) -> ir.StringValue:
     """The ibis form of `normalise_nhs_number`: 10 digits, or NULL when not accepted.
 
-    Runs in the engine (DuckDB, PostgreSQL); the same regular expression as the Python
-    function, with no backreferences or shorthand classes so both engines read it alike.
+    Runs in the engine (DuckDB, PostgreSQL) with the same regular expression as the
+    Python function, written without backreferences or shorthand classes so that Python,
+    RE2 (DuckDB) and PostgreSQL read it alike. Ten plain digits, the usual case, cost one
+    cheap match; a value that matches the full pattern holds only digits, separators and
+    surrounding whitespace, so deleting every space, hyphen and whitespace leaves its ten
+    digits.
     """
-    matches = column.re_search(_NHS_NUMBER_PATTERN)
-    digits = column.re_extract(_NHS_NUMBER_PATTERN, 1).re_replace("[ -]", "")
-    return ibis.cases((matches, digits), else_=ibis.null("string"))
+    return ibis.cases(
+        (column.re_search(_PLAIN_PATTERN), column),
+        (column.re_search(_NHS_NUMBER_PATTERN), column.re_replace(_REMOVABLE_CLASS, "")),
+        else_=ibis.null("string"),
+    )
 
 
 def nhs_number_is_valid_expr(column: ir.StringValue) -> ir.BooleanValue:
@@ -207,6 +218,12 @@ def nhs_number_is_valid_expr(column: ir.StringValue) -> ir.BooleanValue:
     True only for exactly 10 ASCII digits whose check digit is right; NULL gives False.
     Apply it to `normalise_nhs_number_expr(column)` to accept the same written forms as
     `is_valid_nhs_number`.
+
+    The expression reads its input eleven times (a shape check and one read per digit).
+    DuckDB computes a repeated sub-expression once; PostgreSQL does not, and inlines
+    even a subquery's column, so there `nhs_number_is_valid_expr(normalise_nhs_number_expr(c))`
+    runs the normalisation eleven times a row. For bulk checks on PostgreSQL, store the
+    normalised value first and check the stored column.
 
     The arithmetic casts nothing, so it cannot fail on bad input: each digit is its
     character code minus 48. The rule "11 - (S mod 11) equals the tenth digit d, where
@@ -218,7 +235,7 @@ def nhs_number_is_valid_expr(column: ir.StringValue) -> ir.BooleanValue:
     weighted = digits[9]
     for weight, digit in zip(_WEIGHTS, digits[:9], strict=True):
         weighted = weighted + digit * weight
-    shape_ok = column.re_search("^[0-9]{10}$")
+    shape_ok = column.re_search(_PLAIN_PATTERN)
     return (shape_ok & (weighted % 11 == 0)).fill_null(False)
 
 
@@ -245,8 +262,7 @@ class Pseudonymiser:
             )
         key = bytes(key)
         self._hmac = hmac.new(key, digestmod=hashlib.sha256)
-        digest = hashlib.sha256(b"mkdeal-pseudonymisation-key-fingerprint:" + key).hexdigest()
-        self._fingerprint = f"sha256:{digest[:16]}"
+        self._fingerprint = key_fingerprint(key)
 
     @property
     def fingerprint(self) -> str:
@@ -286,13 +302,12 @@ class Pseudonymiser:
         for value in numbers:
             if value in result:
                 continue
-            problem = nhs_number_problem(value)
-            if problem is not None:
+            if not is_valid_nhs_number(value):
                 invalid += 1
-                first_problem = first_problem or problem
+                first_problem = first_problem or nhs_number_problem(value)
                 continue
             digits = normalise_nhs_number(value)
-            assert digits is not None
+            assert digits is not None  # a valid number normalises
             result[value] = self._digest(digits)
         if invalid:
             raise ValueError(
@@ -311,16 +326,18 @@ def pseudonymise_column(
 ) -> ir.Table:
     """Replace the NHS number column of `table` with its person_id, set-based.
 
-    One query fetches the distinct valid numbers (normalised); the HMAC is computed once
-    per distinct number in Python (the key never enters the engine); the mapping goes
-    back as an `ibis.memtable` and is left-joined on the normalised number. The result
-    has every other column in its place, `output` where the number was, and no raw or
-    normalised NHS number. `output` is NULL where the number is missing or invalid; find
-    those rows with `nhs_number_is_valid_expr` before calling this, to quarantine them.
-    Row order is not kept (it is a join).
+    One query fetches the distinct normalised numbers; they are checked and their HMACs
+    computed once per distinct number in Python (the key never enters the engine, and the
+    check is cheaper there than PostgreSQL's re-evaluation of `nhs_number_is_valid_expr`);
+    the mapping of valid numbers goes back as an `ibis.memtable` and is left-joined on the
+    normalised number. The result has every other column in its place, `output` where
+    the number was, and no raw or normalised NHS number. `output` is NULL where the
+    number is missing or invalid; find those rows with `nhs_number_is_valid_expr` before
+    calling this, to quarantine them. Row order is not kept (it is a join).
 
-    The mapping table holds the distinct numbers while the query runs: on PostgreSQL ibis
-    sends it as a temporary table of the session.
+    The mapping holds the distinct numbers while the query runs: on PostgreSQL ibis
+    uploads it as a temporary table of the session (row by row, about 50,000 rows a
+    second), and on DuckDB it is registered in memory.
     """
     columns = list(table.columns)
     if column not in columns:
@@ -338,12 +355,9 @@ def pseudonymise_column(
         raise ValueError(f"The table has a column named {_KEY_COLUMN!r}, which is reserved.")
 
     normalised = normalise_nhs_number_expr(table[column])
-    distinct = (
-        table.select(**{_KEY_COLUMN: normalised})
-        .filter(nhs_number_is_valid_expr(ibis._[_KEY_COLUMN]))
-        .distinct()
-    )
-    numbers = distinct.to_pyarrow()[_KEY_COLUMN].to_pylist()
+    distinct = table.select(**{_KEY_COLUMN: normalised}).distinct()
+    candidates = distinct.to_pyarrow()[_KEY_COLUMN].to_pylist()
+    numbers = [number for number in candidates if is_valid_nhs_number(number)]
     ids = [pseudonymiser._digest(number) for number in numbers]
     mapping = ibis.memtable(
         pa.table(

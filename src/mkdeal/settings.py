@@ -13,7 +13,6 @@ with owner-only permissions and a warning; in `prod` a missing key stops the com
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import secrets
@@ -25,6 +24,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from mkdeal.errors import ConfigurationError
+from mkdeal.keys import key_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +92,6 @@ class Settings:
                 f"least {MINIMUM_KEY_LENGTH} characters); keys are generated automatically "
                 f"only when MKDEAL_ENV=dev."
             )
-
-
-def key_fingerprint(key: bytes) -> str:
-    """A short, non-reversible name for a key, safe to print and store in manifests."""
-    digest = hashlib.sha256(b"mkdeal-pseudonymisation-key-fingerprint:" + key).hexdigest()
-    return f"sha256:{digest[:16]}"
 
 
 def load_settings(
