@@ -1,5 +1,6 @@
 """Scheduled work: order, idempotency, failure, a lock, and a step killed half-way."""
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -28,11 +29,22 @@ def _step(name, calls, *, keys=("k1",), after=(), fail=False):
     return Step(name=name, description=name, due=lambda context: keys, run=run, after=after)
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def app_settings(request, settings):
+    """Settings whose app database is SQLite, or PostgreSQL in a fresh schema."""
+    if request.param == "sqlite":
+        return settings
+    new_postgres_url = request.getfixturevalue("new_postgres_url")
+    return dataclasses.replace(
+        settings, app_database_url=new_postgres_url(), identifiable_store_url=new_postgres_url()
+    )
+
+
 @pytest.fixture
-def context(settings):
-    upgrade(settings)
-    engine = open_app_database(settings)
-    yield StepContext(as_of=AS_OF, settings=settings, app_engine=engine)
+def context(app_settings):
+    upgrade(app_settings)
+    engine = open_app_database(app_settings)
+    yield StepContext(as_of=AS_OF, settings=app_settings, app_engine=engine)
     engine.dispose()
 
 
@@ -173,7 +185,13 @@ def _state(settings):
 
 
 @pytest.mark.slow
-def test_step_killed_half_way_reruns_to_the_same_state(settings, environ, tmp_path):
+def test_step_killed_half_way_reruns_to_the_same_state(app_settings, environ, tmp_path):
+    settings = app_settings
+    environ = {
+        **environ,
+        "MKDEAL_APP_DATABASE_URL": settings.app_database_url,
+        "MKDEAL_IDENTIFIABLE_STORE_URL": settings.identifiable_store_url,
+    }
     upgrade(settings)
     pause = tmp_path / "half-way"
 
