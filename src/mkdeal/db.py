@@ -9,11 +9,12 @@ so in a sentence when it is not.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -25,6 +26,8 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 
 from mkdeal.errors import ConfigurationError, UserError
 from mkdeal.settings import Settings, mask_url
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -110,19 +113,39 @@ def run_migrations_online(context, target_metadata: MetaData) -> None:
 def upgrade(settings: Settings) -> list[tuple[Store, str | None, str]]:
     """Bring every store to its newest revision; returns (store, before, after) per store."""
     settings.require_keys()
+
+    def upgrade_one(store: Store, connection: Connection) -> tuple[Store, str | None, str]:
+        before = current_revision(store, connection)
+        # Check what the database already is before changing it.
+        if inspect(connection).has_table("store_identity"):
+            _check_identity(store, _read_identity(store, connection), settings)
+        command.upgrade(_alembic_config(store, connection), "head")
+        _record_identity(store, connection, settings)
+        connection.commit()
+        return store, before, current_revision(store, connection)
+
+    return _for_each_store(settings, upgrade_one)
+
+
+def status(settings: Settings) -> list[tuple[Store, str | None, str]]:
+    """(store, current revision or None, newest revision) for every store."""
+    return _for_each_store(
+        settings,
+        lambda store, connection: (
+            store,
+            current_revision(store, connection),
+            head_revision(store),
+        ),
+    )
+
+
+def _for_each_store(settings: Settings, work: Callable[[Store, Connection], T]) -> list[T]:
     results = []
     for store in STORES:
         engine = make_engine(store.url(settings))
         try:
             with _connected(store, engine) as connection:
-                before = current_revision(store, connection)
-                # Check what the database already is before changing it.
-                if inspect(connection).has_table("store_identity"):
-                    _check_identity(store, _read_identity(store, connection), settings)
-                command.upgrade(_alembic_config(store, connection), "head")
-                _record_identity(store, connection, settings)
-                connection.commit()
-                results.append((store, before, current_revision(store, connection)))
+                results.append(work(store, connection))
         finally:
             engine.dispose()
     return results
@@ -183,20 +206,6 @@ def _connected(store: Store, engine: Engine) -> Iterator[Connection]:
         yield connection
     finally:
         connection.close()
-
-
-def status(settings: Settings) -> list[tuple[Store, str | None, str]]:
-    """(store, current revision or None, newest revision) for every store."""
-    results = []
-    for store in STORES:
-        engine = make_engine(store.url(settings))
-        try:
-            with _connected(store, engine) as connection:
-                current = current_revision(store, connection)
-                results.append((store, current, head_revision(store)))
-        finally:
-            engine.dispose()
-    return results
 
 
 def open_store(store: Store, settings: Settings) -> Engine:
