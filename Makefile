@@ -1,14 +1,11 @@
 # One recipe per task. `make demo` and `make test` each do all their own set-up.
-UV_VERSION := 0.13.8
-UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 AS_OF := 2026-03-31
 MKDEAL := .venv/bin/mkdeal --as-of $(AS_OF)
 
 .PHONY: install demo test lint format clean-data
 
 install:
-	@./scripts/ensure-uv $(UV_VERSION)
-	@$(UV) sync --frozen --quiet
+	@uv=$$(./scripts/ensure-uv) && "$$uv" sync --frozen --quiet
 
 demo: install  ## run what exists so far on embedded defaults (data in ./data)
 	$(MKDEAL) db upgrade
