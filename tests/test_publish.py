@@ -65,3 +65,13 @@ def test_open_snapshot_unknown_table_and_id_are_named(data_dir):
         open_snapshot(data_dir, "0123456789abcdef")
     with pytest.raises(UserError, match="not a snapshot id"):
         open_snapshot(data_dir, "../../etc")
+
+
+def test_publish_carry_forward_keeps_other_tables(data_dir):
+    publish_snapshot(data_dir, {"results": _results(7), "loads": pa.table({"id": ["a"]})})
+
+    snapshot = publish_snapshot(data_dir, {"loads": pa.table({"id": ["b"]})}, carry_forward=True)
+
+    assert snapshot.table_names == ["loads", "results"]
+    assert snapshot.table("loads")["id"].to_pylist() == ["b"]
+    assert snapshot.table("results")["value"].to_pylist() == [7]

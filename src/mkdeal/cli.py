@@ -263,6 +263,191 @@ def people_pseudonymise(
     )
 
 
+@cli.group()
+def datasets() -> None:
+    """Dataset contracts: what each partner extract must contain."""
+
+
+@datasets.command("list")
+def datasets_list() -> None:
+    """List the datasets mkdeal can load."""
+    from mkdeal.datasets import DATASETS
+
+    width = max(len(name) for name in DATASETS)
+    for dataset in DATASETS.values():
+        period = dataset.period_column or "no period: replaced whole per source"
+        click.echo(f"{dataset.name:<{width}}  {dataset.title} ({dataset.kind}; period: {period})")
+
+
+@datasets.command("show")
+@click.argument("name")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+def datasets_show(name: str, output_format: str) -> None:
+    """Show one dataset's contract: columns, codes, key, period, checks and caveats."""
+    from mkdeal.datasets import get_dataset
+    from mkdeal.datasets.describe import dataset_as_dict, render_dataset_text
+
+    dataset = get_dataset(name)
+    if output_format == "json":
+        click.echo(json.dumps(dataset_as_dict(dataset), indent=2, default=str))
+    else:
+        click.echo(render_dataset_text(dataset))
+
+
+@datasets.command("docs")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("docs/datasets.md"),
+    show_default=True,
+    help="Where to write the generated datasets reference.",
+)
+def datasets_docs(output: Path) -> None:
+    """Write the datasets reference (docs/datasets.md) from the contracts."""
+    from mkdeal.datasets import DATASETS
+    from mkdeal.datasets.describe import render_docs
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render_docs(DATASETS), encoding="utf-8")
+    click.echo(f"Wrote {output} ({len(DATASETS)} datasets).")
+
+
+@cli.command("load")
+@click.argument("dataset")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--source", required=True, help="The sending partner's ODS code (ONS code if none).")
+@click.option("--period", help="START..END (dates, inclusive); default: the span of the file.")
+@click.option("--agreement", help="The data sharing agreement (required in prod; dev: synthetic).")
+@click.option(
+    "--purpose",
+    type=click.Choice(["direct-care", "planning", "research"]),
+    help="Why the data is held (required in prod; dev: planning).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.pass_obj
+def load_command(
+    runtime: Runtime,
+    dataset: str,
+    file: Path,
+    source: str,
+    period: str | None,
+    agreement: str | None,
+    purpose: str | None,
+    output_format: str,
+) -> None:
+    """Check, pseudonymise and load one extract (CSV or Parquet) into the warehouse.
+
+    Bad rows are quarantined with their row, field and reason; loaded + quarantined =
+    read. The same file again changes nothing; a corrected file for the same source and
+    period replaces that slice; an overlapping period from the same source is refused.
+    """
+    from mkdeal.datasets.load import load_file
+    from mkdeal.datasets.staging import Period
+
+    quiet = output_format == "json"
+    result = load_file(
+        runtime.settings,
+        dataset,
+        file,
+        source=source,
+        as_of=runtime.as_of,
+        period=Period.parse(period) if period else None,
+        agreement=agreement,
+        purpose=purpose,
+        progress=(lambda message: None)
+        if quiet
+        else (lambda message: click.echo(message, err=True)),
+    )
+    if quiet:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    click.echo(f"Load {result.load_id}: {result.outcome}")
+    click.echo(
+        f"  dataset      {result.dataset} from {result.source}, period {result.period or 'none'}"
+    )
+    click.echo(f"  read         {result.read}")
+    click.echo(f"  loaded       {result.loaded}")
+    click.echo(f"  quarantined  {result.quarantined}")
+    for reason in result.reasons:
+        click.echo(f"    {reason['rows']:>8}  {reason['field']} {reason['reason']}")
+    if result.quarantined:
+        click.echo(f"See the rows with `mkdeal quarantine show {result.load_id}`.")
+
+
+@cli.command("loads")
+@click.option("--dataset", help="Only this dataset's loads.")
+@click.pass_obj
+def loads_command(runtime: Runtime, dataset: str | None) -> None:
+    """List the loads in the warehouse, oldest first, with their counts and status."""
+    from mkdeal.datasets.load import list_loads
+
+    loads = list_loads(runtime.settings, dataset)
+    if not loads:
+        click.echo("Nothing has been loaded yet.")
+    for load in loads:
+        period = f"{load['period_start']}..{load['period_end']}" if load["period_start"] else "-"
+        click.echo(
+            f"{load['load_id']}  {load['status']:<9} {load['dataset']:<20} {load['source']:<9} "
+            f"{period:<22} read {load['read']}, loaded {load['loaded']}, "
+            f"quarantined {load['quarantined']}  {load['file_name']}"
+        )
+
+
+@cli.command("unload")
+@click.argument("load_id")
+@click.pass_obj
+def unload_command(runtime: Runtime, load_id: str) -> None:
+    """Remove one load's rows and quarantine from the warehouse (its manifest stays)."""
+    from mkdeal.datasets.load import unload
+
+    load = unload(runtime.settings, load_id)
+    click.echo(f"Unloaded {load_id}: {load['loaded']} rows of {load['dataset']} removed.")
+
+
+@cli.group()
+def quarantine() -> None:
+    """Rows that loads refused, with their reasons."""
+
+
+@quarantine.command("show")
+@click.argument("load_id")
+@click.option("--limit", type=int, default=100, show_default=True, help="At most this many rows.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.pass_obj
+def quarantine_show(runtime: Runtime, load_id: str, limit: int, output_format: str) -> None:
+    """List a load's quarantined rows: row number, field, reason; identifiers masked."""
+    from mkdeal.datasets.load import quarantined_rows
+
+    rows = quarantined_rows(runtime.settings, load_id, limit)
+    if output_format == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo(f"Load {load_id} quarantined no rows.")
+    for row in rows:
+        detail = f" ({row['detail']})" if row["detail"] else ""
+        click.echo(f"row {row['row']}: {row['field']} {row['reason']}{detail}")
+        click.echo(f"    {row['record']}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: errors become sentences; the traceback only under --debug."""
     args = sys.argv[1:] if argv is None else argv

@@ -57,14 +57,24 @@ def published_dir(data_dir: Path) -> Path:
 
 
 def publish_snapshot(
-    data_dir: Path, tables: Mapping[str, pa.Table], *, metadata: Mapping[str, Any] | None = None
+    data_dir: Path,
+    tables: Mapping[str, pa.Table],
+    *,
+    metadata: Mapping[str, Any] | None = None,
+    carry_forward: bool = False,
 ) -> Snapshot:
     """Write `tables` as an immutable snapshot and make it the current one.
 
     `metadata` (JSON-serialisable, e.g. the `as_of` date and the loads it reflects) is part
-    of the content, so it takes part in the id. Callers hold the warehouse lock, so there
-    is one publisher at a time.
+    of the content, so it takes part in the id. With `carry_forward`, tables of the current
+    snapshot that `tables` does not replace are kept (for example measure results when only
+    the load manifests changed). Callers hold the warehouse lock, so there is one
+    publisher at a time.
     """
+    if carry_forward and current_snapshot_id(data_dir) is not None:
+        current = open_snapshot(data_dir)
+        kept = {name: current.table(name) for name in current.table_names if name not in tables}
+        tables = {**kept, **tables}
     for name in tables:
         if not TABLE_NAME.match(name):
             raise ValueError(f"Table name {name!r} must be lower-case letters, digits, _.")
