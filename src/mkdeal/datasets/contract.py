@@ -62,6 +62,8 @@ class Column:
     minimum: float | str | None = None
     maximum: float | str | None = None
     caveat: str | None = None
+    # A valid value as a source would write it: shown in the docs, used by generated tests.
+    example: str | None = None
 
     def __post_init__(self) -> None:
         if self.type not in COLUMN_TYPES:

@@ -148,11 +148,11 @@ class WarehouseWriter:
         buffer = io.BytesIO()
         pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False))
         columns = ", ".join(_quote(column) for column in table.column_names)
-        with self.backend.con.cursor() as cursor:
-            with cursor.copy(
-                f"COPY {_quote(name)} ({columns}) FROM STDIN WITH (FORMAT csv)"
-            ) as copy:
-                copy.write(buffer.getvalue())
+        with (
+            self.backend.con.cursor() as cursor,
+            cursor.copy(f"COPY {_quote(name)} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy,
+        ):
+            copy.write(buffer.getvalue())
 
     def read(self, name: str) -> ibis.Table:
         return self.backend.table(name)
@@ -228,7 +228,8 @@ def load_file(
             for old in replaced:
                 _remove_rows(writer, dataset, old)
                 writer.execute(
-                    f"UPDATE {LOADS_TABLE} SET status = 'replaced', replaced_by = ? WHERE load_id = ?",
+                    f"UPDATE {LOADS_TABLE} SET status = 'replaced', replaced_by = ? "
+                    "WHERE load_id = ?",
                     (load_id, old),
                 )
             writer.append(

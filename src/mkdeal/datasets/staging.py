@@ -22,8 +22,8 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
-
 from mkdeal.datasets.codes import code_list
+
 from mkdeal.datasets.contract import Column, Dataset
 from mkdeal.errors import UserError
 from mkdeal.people import (
@@ -243,11 +243,12 @@ def _parsed_timestamp(column: str, raw: str) -> list[str]:
     )
     instant = f"CASE WHEN {has_offset} THEN {with_offset} ELSE {local_instant} END"
     suffix = f"regexp_extract({raw}, '{OFFSET_SUFFIX}', 1)"
+    digits = f"replace({suffix}, ':', '')"  # +HH, +HHMM
     written_offset = (
         f"CASE WHEN {suffix} = 'Z' THEN 0 ELSE "
         f"(CASE WHEN left({suffix}, 1) = '-' THEN -1 ELSE 1 END) * "
-        f"(TRY_CAST(substr(replace({suffix}, ':', ''), 2, 2) AS INTEGER) * 60 + "
-        f"COALESCE(TRY_CAST(NULLIF(substr(replace({suffix}, ':', ''), 4, 2), '') AS INTEGER), 0)) END"
+        f"(TRY_CAST(substr({digits}, 2, 2) AS INTEGER) * 60 + "
+        f"COALESCE(TRY_CAST(NULLIF(substr({digits}, 4, 2), '') AS INTEGER), 0)) END"
     )
     local_offset = f"CAST((epoch({local}) - epoch({local_instant})) / 60 AS INTEGER)"
     name = _quote(column)
@@ -307,18 +308,14 @@ def _column_problems(table: ir.Table, column: Column) -> list[tuple[ir.BooleanVa
                 f"is not {column.pattern_name}",
             )
         )
-    for bound, compare, words in (
-        (column.minimum, value.__lt__, "below"),
-        (column.maximum, value.__gt__, "above"),
+    for bound, outside, words in (
+        (column.minimum, value.__lt__, "below the plausible minimum"),
+        (column.maximum, value.__gt__, "above the plausible maximum"),
     ):
         if bound is not None:
             literal = date.fromisoformat(bound) if isinstance(bound, str) else bound
             problems.append(
-                (
-                    value.notnull() & compare(literal),
-                    column.name,
-                    f"is {words} the plausible {'minimum' if words == 'below' else 'maximum'} {bound}",
-                )
+                (value.notnull() & outside(literal), column.name, f"is {words} {bound}")
             )
     return problems
 
