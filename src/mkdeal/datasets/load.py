@@ -174,7 +174,7 @@ def known_sources() -> dict[str, str]:
 
 def load_file(
     settings: Settings,
-    dataset_name: str,
+    dataset: Dataset | str,
     path: Path,
     *,
     source: str,
@@ -185,7 +185,7 @@ def load_file(
     progress: Callable[[str], None] = lambda message: None,
 ) -> LoadResult:
     """Check, pseudonymise and load one extract; see the module docstring."""
-    dataset = get_dataset(dataset_name)
+    dataset = get_dataset(dataset) if isinstance(dataset, str) else dataset
     settings.require_keys()
     sources = known_sources()
     if source not in sources:
@@ -226,7 +226,7 @@ def load_file(
         progress(f"Writing {staged.loaded} rows to the warehouse...")
         with writer.transaction():
             for old in replaced:
-                _remove_rows(writer, dataset, old)
+                _remove_rows(writer, dataset.name, old)
                 writer.execute(
                     f"UPDATE {LOADS_TABLE} SET status = 'replaced', replaced_by = ? "
                     "WHERE load_id = ?",
@@ -316,8 +316,8 @@ def _slices_to_replace(
     return same
 
 
-def _remove_rows(writer: WarehouseWriter, dataset: Dataset, load_id: str) -> None:
-    writer.execute(f"DELETE FROM {_quote(dataset.name)} WHERE _load_id = ?", (load_id,))
+def _remove_rows(writer: WarehouseWriter, table: str, load_id: str) -> None:
+    writer.execute(f"DELETE FROM {_quote(table)} WHERE _load_id = ?", (load_id,))
     writer.execute(f"DELETE FROM {QUARANTINE_TABLE} WHERE load_id = ?", (load_id,))
 
 
@@ -402,9 +402,8 @@ def unload(settings: Settings, load_id: str) -> dict:
         load = found[0]
         if load["status"] != "active":
             raise UserError(f"Load {load_id} is already {load['status']}; nothing to remove.")
-        dataset = get_dataset(load["dataset"])
         with writer.transaction():
-            _remove_rows(writer, dataset, load_id)
+            _remove_rows(writer, load["dataset"], load_id)
             writer.execute(
                 f"UPDATE {LOADS_TABLE} SET status = 'unloaded' WHERE load_id = ?", (load_id,)
             )

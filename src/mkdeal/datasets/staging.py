@@ -22,8 +22,8 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
-from mkdeal.datasets.codes import code_list
 
+from mkdeal.datasets.codes import code_list
 from mkdeal.datasets.contract import Column, Dataset
 from mkdeal.errors import UserError
 from mkdeal.people import (
@@ -56,6 +56,8 @@ NAIVE_TIME_FORMATS = (
     "%d/%m/%Y %H:%M",
 )
 OFFSET_SUFFIX = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+# The same layouts with an offset (%z reads +01, +0100 and +01:00; Z is rewritten first).
+OFFSET_TIME_FORMATS = tuple(f"{layout}%z" for layout in NAIVE_TIME_FORMATS)
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,11 @@ def _parsed(column: Column, raw: str) -> list[str]:
         case "string" | "nhs_number":
             return [f"{raw} AS {name}"]
         case "integer":
-            return [f"TRY_CAST({raw} AS BIGINT) AS {name}"]
+            # TRY_CAST would round '1.5' to 2; a whole number is digits only.
+            return [
+                f"CASE WHEN regexp_full_match({raw}, '[+-]?[0-9]+') "
+                f"THEN TRY_CAST({raw} AS BIGINT) END AS {name}"
+            ]
         case "decimal":
             value = f"TRY_CAST({raw} AS DOUBLE)"
             return [f"CASE WHEN isfinite({value}) THEN {value} END AS {name}"]
@@ -234,8 +240,10 @@ def _parsed_timestamp(column: str, raw: str) -> list[str]:
     back to the same local time.
     """
     has_offset = f"regexp_matches({raw}, '{OFFSET_SUFFIX}')"
-    with_offset = f"TRY_CAST({raw} AS TIMESTAMPTZ)"
-    local = "COALESCE(" + ", ".join(f"TRY_STRPTIME({raw}, '{f}')" for f in NAIVE_TIME_FORMATS) + ")"
+    with_offset = (
+        f"TRY_STRPTIME(regexp_replace({raw}, 'Z$', '+00:00'), {_formats(OFFSET_TIME_FORMATS)})"
+    )
+    local = f"TRY_STRPTIME({raw}, {_formats(NAIVE_TIME_FORMATS)})"
     guess = f"timezone('{LOCAL_ZONE}', {local})"
     earlier = f"({guess} - INTERVAL 1 HOUR)"
     local_instant = (
@@ -259,6 +267,10 @@ def _parsed_timestamp(column: str, raw: str) -> list[str]:
         f"COALESCE(NOT {has_offset} AND timezone('{LOCAL_ZONE}', {guess}) <> {local}, FALSE) "
         f"AS {_quote('_nonexistent_' + column)}",
     ]
+
+
+def _formats(formats: tuple[str, ...]) -> str:
+    return "[" + ", ".join(f"'{layout}'" for layout in formats) + "]"
 
 
 def _column_problems(table: ir.Table, column: Column) -> list[tuple[ir.BooleanValue, str, str]]:
@@ -453,7 +465,7 @@ def _good_rows(checked: ir.Table, dataset: Dataset, pseudonymiser: Pseudonymiser
         good = good.mutate(**{nhs: normalise_nhs_number_expr(good["_raw_" + nhs])})
         keep = [name for name in names if name != "person_id"]
         good = pseudonymise_column(good.select(*keep, nhs), nhs, pseudonymiser)
-    return good.select(*[good[n].cast(types[n]) for n in names]).order_by(ROW).to_pyarrow()
+    return good.select(*[good[n].cast(types[n]).name(n) for n in names]).order_by(ROW).to_pyarrow()
 
 
 def _quarantine_rows(checked: ir.Table, dataset: Dataset) -> pa.Table:
