@@ -381,7 +381,7 @@ def load_command(
     click.echo(f"  loaded       {result.loaded}")
     click.echo(f"  quarantined  {result.quarantined}")
     for reason in result.reasons:
-        click.echo(f"    {reason['rows']:>8}  {reason['field']} {reason['reason']}")
+        click.echo(f"    {reason['rows']:>8}  {reason['field']}: {reason['reason']}")
     if result.quarantined:
         click.echo(f"See the rows with `mkdeal quarantine show {result.load_id}`.")
 
@@ -444,7 +444,7 @@ def quarantine_show(runtime: Runtime, load_id: str, limit: int, output_format: s
         click.echo(f"Load {load_id} quarantined no rows.")
     for row in rows:
         detail = f" ({row['detail']})" if row["detail"] else ""
-        click.echo(f"row {row['row']}: {row['field']} {row['reason']}{detail}")
+        click.echo(f"row {row['row']}, {row['field']}: {row['reason']}{detail}")
         click.echo(f"    {row['record']}")
 
 

@@ -7,7 +7,6 @@ checks it is current, so the docs never drift from what the loader enforces.
 from __future__ import annotations
 
 from mkdeal.datasets.codes import code_list
-
 from mkdeal.datasets.contract import Column, Dataset
 
 DOCS_HEADER = """\

@@ -71,8 +71,14 @@ def _values(
 ) -> pa.Array:
     example = column.example
     if column.type == "nhs_number":
-        return pa.array(test_range_nhs_numbers(rows, rng, people=max(1, rows // 3)))
-    if column.name in dataset.natural_key and column.type in ("string", "integer"):
+        # About three rows a person, unless the number is the row's key.
+        people = None if column.name in dataset.natural_key else max(1, rows // 3)
+        return pa.array(test_range_nhs_numbers(rows, rng, people=people))
+    if (
+        column.name in dataset.natural_key
+        and column.type in ("string", "integer")
+        and not column.codes
+    ):
         return pa.array(_unique(example or column.name.upper(), rows))
     if example is None:
         if column.required:
