@@ -434,7 +434,14 @@ def _quarantine_outside(connection, checked: ir.Table, dataset: Dataset, period:
 def _quarantine_repeated_keys(connection, checked: ir.Table, dataset: Dataset) -> ir.Table:
     """Later rows that repeat the natural key of an earlier good row are quarantined."""
     key = list(dataset.natural_key)
-    window = ibis.window(group_by=[checked[k] for k in key], order_by=checked[ROW])
+    # The same NHS number written two ways ("943 476 5919", "9434765919") is one key.
+    parts = [
+        normalise_nhs_number_expr(checked[k])
+        if dataset.column(k).type == "nhs_number"
+        else checked[k]
+        for k in key
+    ]
+    window = ibis.window(group_by=parts, order_by=checked[ROW])
     ok = checked._reason.isnull()
     candidates = checked.filter(ok).mutate(
         _first=checked[ROW].min().over(window), _rank=ibis.row_number().over(window)
