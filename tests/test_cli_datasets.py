@@ -121,3 +121,16 @@ def test_load_in_prod_without_agreement_is_refused(tmp_path, capsys, cli_env, mo
 def test_quarantine_show_unknown_load_is_a_sentence(capsys, cli_env):
     assert main(["quarantine", "show", "Lmissing"]) == 2
     assert "Nothing has been loaded yet." in capsys.readouterr().err
+
+
+def test_datasets_sample_writes_a_file_that_loads_whole(tmp_path, capsys, cli_env):
+    output = tmp_path / "sample.csv"
+
+    assert (
+        main(["datasets", "sample", "ucr_referrals", "--rows", "30", "--output", str(output)]) == 0
+    )
+    assert main(["load", "ucr_referrals", str(output), "--source", "RV3", "--format", "json"]) == 0
+
+    lines = capsys.readouterr().out.splitlines()
+    result = json.loads("\n".join(lines[1:]))
+    assert (result["read"], result["loaded"]) == (30, 30)

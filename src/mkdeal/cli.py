@@ -300,6 +300,29 @@ def datasets_show(name: str, output_format: str) -> None:
         click.echo(render_dataset_text(dataset))
 
 
+@datasets.command("sample")
+@click.argument("name")
+@click.option("--rows", type=click.IntRange(1, 50_000_000), default=100, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="CSV to write."
+)
+def datasets_sample(name: str, rows: int, seed: int, output: Path) -> None:
+    """Write a CSV of the right shape for a dataset: a template, and test data.
+
+    The rows are the contract's example row moved in time, with unique keys and NHS
+    numbers from the 999 test range; they pass every check but are not realistic.
+    """
+    import pyarrow.csv as pa_csv
+
+    from mkdeal.datasets import get_dataset
+    from mkdeal.datasets.shaped import shaped_table
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    pa_csv.write_csv(shaped_table(get_dataset(name), rows, seed=seed), output)
+    click.echo(f"Wrote {rows} rows of {name} to {output}.")
+
+
 @datasets.command("docs")
 @click.option(
     "--output",
