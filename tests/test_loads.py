@@ -449,3 +449,13 @@ def test_load_counts_always_add_up(settings, tmp_path):
         in_warehouse = backend.table("test_events").count().to_pyarrow().as_py()
         in_quarantine = backend.table("_quarantine").count().to_pyarrow().as_py()
     assert in_warehouse + in_quarantine == result.read == len(rows)
+
+
+def test_load_person_id_is_the_pseudonymisers(settings, tmp_path):
+    from mkdeal.people import Pseudonymiser
+
+    load(settings, write_csv(tmp_path / "e.csv", GOOD))
+
+    expected = Pseudonymiser(settings.pseudonymisation_key)
+    ids = [row["person_id"] for row in warehouse_rows(settings)]
+    assert ids == [expected.person_id(n) for n in ("9434765919", "9990000018", "9434765919")]

@@ -11,6 +11,7 @@ import hmac
 import re
 import uuid
 
+import duckdb
 import ibis
 import nhs_number
 import pyarrow as pa
@@ -560,3 +561,17 @@ def test_people_expressions_and_pseudonymise_column_on_postgres(postgres_con):
     assert result["person_id"].to_pylist() == [
         pseudonymiser.person_id(v) if is_valid_nhs_number(v) else None for v in values
     ]
+
+
+@pytest.mark.parametrize("key", [b"k" * 32, b"a much longer key " * 8])
+def test_hmac_pads_give_the_same_person_id_in_duckdb(key):
+    pseudonymiser = Pseudonymiser(key)
+    inner, outer = pseudonymiser.hmac_pads()
+    con = duckdb.connect()
+
+    got = con.execute(
+        "SELECT left(sha256($outer || unhex(sha256($inner || encode($n)))), 32)",
+        {"inner": inner, "outer": outer, "n": "9434765919"},
+    ).fetchone()[0]
+
+    assert got == pseudonymiser.person_id("9434765919")

@@ -250,7 +250,7 @@ class Pseudonymiser:
     in memory and never shown; `fingerprint` identifies it without revealing it.
     """
 
-    __slots__ = ("_fingerprint", "_hmac")
+    __slots__ = ("_fingerprint", "_hmac", "_pads")
 
     def __init__(self, key: bytes) -> None:
         if not isinstance(key, bytes | bytearray):
@@ -262,6 +262,9 @@ class Pseudonymiser:
             )
         key = bytes(key)
         self._hmac = hmac.new(key, digestmod=hashlib.sha256)
+        # RFC 2104: a key longer than the block is hashed first, then padded to 64 bytes.
+        block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
+        self._pads = (bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block))
         self._fingerprint = key_fingerprint(key)
 
     @property
@@ -276,6 +279,12 @@ class Pseudonymiser:
 
     def __repr__(self) -> str:
         return f"Pseudonymiser(fingerprint={self._fingerprint!r})"
+
+    def hmac_pads(self) -> tuple[bytes, bytes]:
+        """The inner and outer padded keys of RFC 2104, for an engine to compute the same
+        HMAC set-based: sha256(outer + sha256(inner + number)). They are as secret as the
+        key: pass them only as query parameters, never in SQL text or logs."""
+        return self._pads
 
     def _digest(self, digits: str) -> str:
         mac = self._hmac.copy()
