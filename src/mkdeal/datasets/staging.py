@@ -354,20 +354,6 @@ def _column_problems(table: ir.Table, column: Column) -> list[tuple[ir.BooleanVa
     return problems
 
 
-def _first_problem(
-    problems: list[tuple[ir.BooleanValue, str, str]],
-) -> tuple[ir.StringValue, ir.StringValue]:
-    if not problems:
-        return ibis.null("string"), ibis.null("string")
-    field = ibis.cases(
-        *((cond.fill_null(False), f) for cond, f, _ in problems), else_=ibis.null("string")
-    )
-    reason = ibis.cases(
-        *((cond.fill_null(False), r) for cond, _, r in problems), else_=ibis.null("string")
-    )
-    return field, reason
-
-
 def stage(
     dataset: Dataset,
     path: Path,
@@ -386,26 +372,22 @@ def stage(
     connection = ibis.duckdb.connect()
     try:
         connection.raw_sql("SET TimeZone = 'UTC'")
-        connection.create_table("raw", text)
-        connection.raw_sql(f"CREATE TABLE parsed AS {_parse_sql(dataset)}")
-        parsed = connection.table("parsed")
-        problems = [p for column in dataset.columns for p in _column_problems(parsed, column)]
-        for check in dataset.row_checks:
-            present = [parsed[name].notnull() for name in check.uses]
-            applies = ibis.and_(*present) if present else ibis.literal(True)
-            problems.append(
-                (applies & ~check.holds(parsed).fill_null(True), check.field, check.reason)
-            )
-        field, reason = _first_problem(problems)
-        checked = connection.create_table(
-            "checked", parsed.mutate(_field=field, _reason=reason, _detail=ibis.null("string"))
-        )
+        connection.con.register("raw", text)  # the Arrow table itself, not a copy
+        parsed = connection.sql(_parse_sql(dataset))
+        problems = _problems(parsed, dataset)
+        checked = connection.create_table("checked", parsed.mutate(_problem=_first_of(problems)))
         if dataset.period_column is not None:
             period = period or _span(checked, dataset)
-            checked = _quarantine_outside(connection, checked, dataset, period)
-        checked = _quarantine_repeated_keys(connection, checked, dataset)
-        good = _good_rows(connection, checked, dataset, pseudonymiser)
-        quarantine = _quarantine_rows(checked, dataset)
+        reasons = [(field, reason) for _, field, reason in problems]
+        reasons.append((dataset.period_column, f"is outside the load's period {period}"))
+        reasons.append(
+            (", ".join(dataset.natural_key), "repeats the key of an earlier row in the file")
+        )
+        final = connection.create_table(
+            "final", _outside_period_and_repeats(checked, dataset, period, len(problems))
+        )
+        good = _good_rows(connection, final, dataset, pseudonymiser)
+        quarantine = _quarantine_rows(final, dataset, reasons)
     finally:
         connection.disconnect()
     if good.num_rows + quarantine.num_rows != text.num_rows:
@@ -421,18 +403,38 @@ def stage(
     return StagedFile(dataset, path, digest, text.num_rows, good, quarantine, period)
 
 
+def _problems(parsed: ir.Table, dataset: Dataset) -> list[tuple[ir.BooleanValue, str, str]]:
+    """Every check of the contract, in the order problems are reported."""
+    problems = [p for column in dataset.columns for p in _column_problems(parsed, column)]
+    for check in dataset.row_checks:
+        present = [parsed[name].notnull() for name in check.uses]
+        applies = ibis.and_(*present) if present else ibis.literal(True)
+        problems.append((applies & ~check.holds(parsed).fill_null(True), check.field, check.reason))
+    return problems
+
+
+def _first_of(problems: list[tuple[ir.BooleanValue, str, str]]) -> ir.IntegerValue:
+    """The index of a row's first problem, or NULL; each check is evaluated once."""
+    if not problems:
+        return ibis.null("int32")
+    return ibis.cases(
+        *((condition.fill_null(False), index) for index, (condition, _, _) in enumerate(problems)),
+        else_=ibis.null("int32"),
+    )
+
+
 def _period_date(table: ir.Table, dataset: Dataset) -> ir.DateValue:
     column = dataset.column(dataset.period_column)
     value = table[column.name]
     if column.type == "timestamp":
-        # Periods are reporting days in Europe/London.
+        # Periods are reporting days in Europe/London: the clock date as the source wrote it.
         offset = table[f"{column.name}_utc_offset_minutes"]
         return (value + offset.as_interval("m")).date()
     return value
 
 
 def _span(checked: ir.Table, dataset: Dataset) -> Period | None:
-    ok = checked.filter(checked._reason.isnull())
+    ok = checked.filter(checked._problem.isnull())
     day = _period_date(ok, dataset)
     bounds = ok.aggregate(start=day.min(), end=day.max()).to_pyarrow().to_pylist()[0]
     if bounds["start"] is None:
@@ -440,56 +442,41 @@ def _span(checked: ir.Table, dataset: Dataset) -> Period | None:
     return Period(bounds["start"], bounds["end"])
 
 
-def _quarantine_outside(connection, checked: ir.Table, dataset: Dataset, period: Period | None):
-    if period is None:
-        return checked
-    day = _period_date(checked, dataset)
-    outside = checked._reason.isnull() & ((day < period.start) | (day > period.end))
-    return connection.create_table(
-        "checked_period",
-        checked.mutate(
-            _field=ibis.ifelse(outside, dataset.period_column, checked._field),
-            _reason=ibis.ifelse(outside, f"is outside the load's period {period}", checked._reason),
-        ),
-    )
+def _outside_period_and_repeats(
+    checked: ir.Table, dataset: Dataset, period: Period | None, count: int
+) -> ir.Table:
+    """Two last problems: outside the load's period, and a key an earlier good row has.
 
-
-def _quarantine_repeated_keys(connection, checked: ir.Table, dataset: Dataset) -> ir.Table:
-    """Later rows that repeat the natural key of an earlier good row are quarantined."""
-    key = list(dataset.natural_key)
+    Rows are windowed by key and by whether they are still good, so the first good row
+    of a key is kept and later good ones are quarantined, without a join.
+    """
+    problem = checked._problem
+    if period is not None:
+        day = _period_date(checked, dataset)
+        outside = problem.isnull() & ((day < period.start) | (day > period.end))
+        problem = ibis.ifelse(outside, count, problem)
     # The same NHS number written two ways ("943 476 5919", "9434765919") is one key.
-    parts = [
+    key = [
         normalise_nhs_number_expr(checked[k])
         if dataset.column(k).type == "nhs_number"
         else checked[k]
-        for k in key
+        for k in dataset.natural_key
     ]
-    window = ibis.window(group_by=parts, order_by=checked[ROW])
-    ok = checked._reason.isnull()
-    candidates = checked.filter(ok).mutate(
-        _first=checked[ROW].min().over(window), _rank=ibis.row_number().over(window)
-    )
-    repeated = candidates.filter(candidates._rank > 0).select(ROW, "_first")
-    joined = checked.left_join(repeated, ROW).drop(f"{ROW}_right")
-    is_repeat = joined._first.notnull()
-    return connection.create_table(
-        "checked_keys",
-        joined.mutate(
-            _field=ibis.ifelse(is_repeat, ", ".join(key), joined._field),
-            _reason=ibis.ifelse(
-                is_repeat, "repeats the key of an earlier row in the file", joined._reason
-            ),
-            _detail=ibis.ifelse(
-                is_repeat, "first seen in row " + joined._first.cast("string"), joined._detail
-            ),
-        ).drop("_first"),
+    good = problem.isnull()
+    window = ibis.window(group_by=[*key, good], order_by=checked[ROW])
+    rank = ibis.row_number().over(window)
+    first = checked[ROW].min().over(window)
+    repeat = good & (rank > 0)
+    return checked.mutate(
+        _problem=ibis.ifelse(repeat, count + 1, problem),
+        _first=ibis.ifelse(repeat, first, ibis.null("int64")),
     )
 
 
 def _good_rows(
     connection: ibis.BaseBackend, checked: ir.Table, dataset: Dataset, pseudonymiser: Pseudonymiser
 ) -> pa.Table:
-    good = checked.filter(checked._reason.isnull())
+    good = checked.filter(checked._problem.isnull())
     types = dict(dataset.warehouse_columns())
     names = [name for name in types if name != "_load_id"]
     nhs = dataset.nhs_number_column
@@ -518,8 +505,10 @@ def _person_ids(connection: ibis.BaseBackend, pseudonymiser: Pseudonymiser) -> i
     return connection.table("person_ids")
 
 
-def _quarantine_rows(checked: ir.Table, dataset: Dataset) -> pa.Table:
-    bad = checked.filter(checked._reason.notnull())
+def _quarantine_rows(
+    checked: ir.Table, dataset: Dataset, reasons: list[tuple[str, str]]
+) -> pa.Table:
+    bad = checked.filter(checked._problem.notnull())
     record = {}
     for column in dataset.columns:
         raw = bad["_raw_" + column.name]
@@ -531,12 +520,16 @@ def _quarantine_rows(checked: ir.Table, dataset: Dataset) -> pa.Table:
                 else_=ibis.null("string"),
             )
         record[column.name] = raw
+    field = ibis.cases(*((bad._problem == i, f) for i, (f, _) in enumerate(reasons)))
+    reason = ibis.cases(*((bad._problem == i, r) for i, (_, r) in enumerate(reasons)))
     return (
         bad.select(
             row=bad[ROW],
-            field=bad._field,
-            reason=bad._reason,
-            detail=bad._detail,
+            field=field,
+            reason=reason,
+            detail=ibis.ifelse(
+                bad._first.notnull(), "first seen in row " + bad._first.cast("string"), None
+            ).cast("string"),
             record=ibis.struct(record).cast("json").cast("string"),
         )
         .order_by("row")
