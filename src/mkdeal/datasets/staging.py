@@ -44,12 +44,12 @@ UNPARSABLE = {
     "timestamp": "is not a date and time (YYYY-MM-DD HH:MM[:SS], optionally with an offset)",
     "boolean": "is not yes or no (Y/N, yes/no, true/false, 1/0)",
 }
-OFFSET_SUFFIX = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 # A date and time as a source may write it (after DD/MM/YYYY is rewritten as ISO): hours
-# 00-23, seconds and fractions optional, an offset optional.
-TIMESTAMP_SHAPE = (
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
-    r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?"
+# 00-23, seconds and fractions optional, an offset (Z, +01, +0100, +01:00) optional. One
+# match gives the three parts.
+TIMESTAMP_PARTS = (
+    r"^([0-9]{4}-[0-9]{2}-[0-9]{2})[ T]((?:[01][0-9]|2[0-3]):[0-5][0-9]"
+    r"(?::[0-5][0-9](?:\.[0-9]{1,6})?)?)(Z|[+-][0-9]{2}(?::?[0-9]{2})?)?$"
 )
 
 
@@ -186,27 +186,52 @@ def _parse_sql(dataset: Dataset) -> str:
     layer 2 casts each value; layer 3 turns clock times into UTC instants. Raw text is
     kept as `_raw_<column>` for quarantine records.
     """
-    layer1, layer2, layer3 = [ROW], [ROW], [ROW]
+    layer1, layer2, layer3, layer4 = [ROW], [ROW], [ROW], [ROW]
     for column in dataset.columns:
         name, raw = column.name, _quote("_raw_" + column.name)
         trimmed = f"NULLIF(TRIM({_quote(name)}), '')"
         layer1.append(f"{trimmed} AS {raw}")
-        layer2.append(raw)
-        layer3.append(raw)
+        for layer in (layer2, layer3, layer4):
+            layer.append(raw)
         if column.type in ("date", "timestamp"):
             layer1.append(
                 f"CASE WHEN contains({trimmed}, '/') THEN regexp_replace({trimmed}, "
                 f"'^([0-9]{{2}})/([0-9]{{2}})/([0-9]{{4}})', '\\3-\\2-\\1') ELSE {trimmed} END "
                 f"AS {_quote('_iso_' + name)}"
             )
-        layer2.extend(_parsed(column, raw))
         if column.type == "timestamp":
-            layer3.extend(_timestamp_in_utc(name))
+            parts = _quote("_parts_" + name)
+            layer2.append(
+                f"regexp_extract({_quote('_iso_' + name)}, '{TIMESTAMP_PARTS}', "
+                f"['day', 'time', 'offset']) AS {parts}"
+            )
+            layer3.extend(_clock_and_written_offset(name))
+            layer4.extend(_timestamp_in_utc(name))
         else:
+            layer2.extend(_parsed(column, raw))
             layer3.append(_quote(name))
+            layer4.append(_quote(name))
     sql = f"SELECT {', '.join(layer1)} FROM raw"
-    sql = f"SELECT {', '.join(layer2)} FROM ({sql})"
-    return f"SELECT {', '.join(layer3)} FROM ({sql})"
+    for layer in (layer2, layer3, layer4):
+        sql = f"SELECT {', '.join(layer)} FROM ({sql})"
+    return sql
+
+
+def _clock_and_written_offset(column: str) -> list[str]:
+    """The clock time as written, and the offset in minutes where one is written."""
+    parts = _quote("_parts_" + column)
+    offset = f"replace({parts}.offset, ':', '')"  # '', Z, +HH or +HHMM
+    written = (
+        f"CASE WHEN {offset} = '' THEN NULL WHEN {offset} = 'Z' THEN 0 ELSE "
+        f"(CASE WHEN left({offset}, 1) = '-' THEN -1 ELSE 1 END) * "
+        f"(CAST(substr({offset}, 2, 2) AS INTEGER) * 60 + "
+        f"COALESCE(TRY_CAST(NULLIF(substr({offset}, 4, 2), '') AS INTEGER), 0)) END"
+    )
+    return [
+        f"CASE WHEN {parts}.day <> '' THEN TRY_CAST({parts}.day || ' ' || {parts}.time "
+        f"AS TIMESTAMP) END AS {_quote('_clock_' + column)}",
+        f"CASE WHEN {parts}.day <> '' THEN {written} END AS {_quote('_written_offset_' + column)}",
+    ]
 
 
 def _parsed(column: Column, raw: str) -> list[str]:
@@ -239,24 +264,6 @@ def _parsed(column: Column, raw: str) -> list[str]:
                 f"CASE lower({raw}) WHEN 'y' THEN TRUE WHEN 'yes' THEN TRUE WHEN 'true' THEN TRUE "
                 f"WHEN '1' THEN TRUE WHEN 'n' THEN FALSE WHEN 'no' THEN FALSE "
                 f"WHEN 'false' THEN FALSE WHEN '0' THEN FALSE END AS {name}"
-            ]
-        case "timestamp":
-            # The clock time as written, and the offset where one is written.
-            shaped = f"regexp_full_match({iso}, '{TIMESTAMP_SHAPE}')"
-            body = f"regexp_replace({iso}, '{OFFSET_SUFFIX}', '')"
-            suffix = f"regexp_extract({iso}, '{OFFSET_SUFFIX}', 1)"
-            digits = f"replace({suffix}, ':', '')"  # +HH or +HHMM
-            written = (
-                f"CASE WHEN {suffix} = '' THEN NULL WHEN {suffix} = 'Z' THEN 0 ELSE "
-                f"(CASE WHEN left({suffix}, 1) = '-' THEN -1 ELSE 1 END) * "
-                f"(CAST(substr({digits}, 2, 2) AS INTEGER) * 60 + "
-                f"COALESCE(TRY_CAST(NULLIF(substr({digits}, 4, 2), '') AS INTEGER), 0)) END"
-            )
-            return [
-                f"CASE WHEN {shaped} THEN TRY_CAST({body} AS TIMESTAMP) END "
-                f"AS {_quote('_clock_' + column.name)}",
-                f"CASE WHEN {shaped} THEN {written} END "
-                f"AS {_quote('_written_offset_' + column.name)}",
             ]
     raise AssertionError(column.type)
 
@@ -383,9 +390,7 @@ def stage(
         reasons.append(
             (", ".join(dataset.natural_key), "repeats the key of an earlier row in the file")
         )
-        final = connection.create_table(
-            "final", _outside_period_and_repeats(checked, dataset, period, len(problems))
-        )
+        final = _outside_period_and_repeats(connection, checked, dataset, period, len(problems))
         good = _good_rows(connection, final, dataset, pseudonymiser)
         quarantine = _quarantine_rows(final, dataset, reasons)
     finally:
@@ -443,12 +448,16 @@ def _span(checked: ir.Table, dataset: Dataset) -> Period | None:
 
 
 def _outside_period_and_repeats(
-    checked: ir.Table, dataset: Dataset, period: Period | None, count: int
+    connection: ibis.BaseBackend,
+    checked: ir.Table,
+    dataset: Dataset,
+    period: Period | None,
+    count: int,
 ) -> ir.Table:
     """Two last problems: outside the load's period, and a key an earlier good row has.
 
-    Rows are windowed by key and by whether they are still good, so the first good row
-    of a key is kept and later good ones are quarantined, without a join.
+    Keys that repeat are found with a group-by (cheap; usually none), and only their rows
+    are ranked, so the first good row of a key is kept and later good ones quarantined.
     """
     problem = checked._problem
     if period is not None:
@@ -456,21 +465,30 @@ def _outside_period_and_repeats(
         outside = problem.isnull() & ((day < period.start) | (day > period.end))
         problem = ibis.ifelse(outside, count, problem)
     # The same NHS number written two ways ("943 476 5919", "9434765919") is one key.
-    key = [
-        normalise_nhs_number_expr(checked[k])
-        if dataset.column(k).type == "nhs_number"
-        else checked[k]
-        for k in dataset.natural_key
-    ]
-    good = problem.isnull()
-    window = ibis.window(group_by=[*key, good], order_by=checked[ROW])
-    rank = ibis.row_number().over(window)
-    first = checked[ROW].min().over(window)
-    repeat = good & (rank > 0)
-    return checked.mutate(
-        _problem=ibis.ifelse(repeat, count + 1, problem),
-        _first=ibis.ifelse(repeat, first, ibis.null("int64")),
+    keyed = checked.mutate(
+        _problem=problem,
+        **{
+            f"_key_{i}": normalise_nhs_number_expr(checked[k])
+            if dataset.column(k).type == "nhs_number"
+            else checked[k]
+            for i, k in enumerate(dataset.natural_key)
+        },
     )
+    key = [f"_key_{i}" for i in range(len(dataset.natural_key))]
+    good = keyed.filter(keyed._problem.isnull())
+    repeated = connection.create_table(
+        "repeated_keys", good.group_by(key).aggregate(_rows=good.count()).filter(ibis._._rows > 1)
+    )
+    if repeated.count().to_pyarrow().as_py() == 0:
+        return keyed.mutate(_first=ibis.null("int64")).drop(*key)
+    among = good.semi_join(repeated, key)
+    window = ibis.window(group_by=[among[k] for k in key], order_by=among[ROW])
+    ranked = among.select(
+        ROW, _rank=ibis.row_number().over(window), _first=among[ROW].min().over(window)
+    )
+    ranked = ranked.filter(ranked._rank > 0).select(ROW, "_first")
+    joined = keyed.left_join(ranked, ROW).drop(f"{ROW}_right", *key)
+    return joined.mutate(_problem=ibis.ifelse(joined._first.notnull(), count + 1, joined._problem))
 
 
 def _good_rows(
@@ -481,16 +499,18 @@ def _good_rows(
     names = [name for name in types if name != "_load_id"]
     nhs = dataset.nhs_number_column
     if nhs is not None:
-        good = connection.create_table(
-            "good", good.mutate(_number=normalise_nhs_number_expr(good["_raw_" + nhs]))
+        good = good.mutate(_number=normalise_nhs_number_expr(good["_raw_" + nhs]))
+        numbers = connection.create_table(
+            "numbers", good.select("_number").filter(good._number.notnull()).distinct()
         )
-        ids = _person_ids(connection, pseudonymiser)
-        good = good.left_join(ids, "_number")
+        good = good.left_join(_person_ids(connection, numbers, pseudonymiser), "_number")
     return good.select(*[good[n].cast(types[n]).name(n) for n in names]).order_by(ROW).to_pyarrow()
 
 
-def _person_ids(connection: ibis.BaseBackend, pseudonymiser: Pseudonymiser) -> ir.Table:
-    """person_id for each distinct number of table `good`, HMAC-SHA256 computed in DuckDB.
+def _person_ids(
+    connection: ibis.BaseBackend, numbers: ir.Table, pseudonymiser: Pseudonymiser
+) -> ir.Table:
+    """person_id for each distinct number in table `numbers`, HMAC-SHA256 in DuckDB.
 
     The same value as `Pseudonymiser.person_id` (tests compare them), about four times
     faster than Python's hmac per number. The padded keys go in as parameters only.
@@ -499,7 +519,7 @@ def _person_ids(connection: ibis.BaseBackend, pseudonymiser: Pseudonymiser) -> i
     connection.con.execute(
         "CREATE TABLE person_ids AS SELECT _number, "
         f"left(sha256($outer || unhex(sha256($inner || encode(_number)))), {PERSON_ID_HEX_LENGTH}) "
-        "AS person_id FROM (SELECT DISTINCT _number FROM good WHERE _number IS NOT NULL)",
+        f"AS person_id FROM {numbers.get_name()}",
         {"inner": inner, "outer": outer},
     )
     return connection.table("person_ids")
