@@ -183,12 +183,12 @@ def _parse_sql(dataset: Dataset) -> str:
     """SQL that parses every column, in layers so each value is worked out once.
 
     Layer 1 trims the text (blank is missing) and rewrites UK dates (DD/MM/YYYY) as ISO;
-    layer 2 casts each value; layer 3 turns clock times into UTC instants. Raw text is
-    kept as `_raw_<column>` for quarantine records.
+    layer 2 casts each value; layers 3 and 4 turn clock times into UTC instants. The text
+    of a column that is not text is kept as `_raw_<column>` for quarantine records.
     """
     layer1, layer2, layer3, layer4 = [ROW], [ROW], [ROW], [ROW]
     for column in dataset.columns:
-        name, raw = column.name, _quote("_raw_" + column.name)
+        name, raw = column.name, _quote(_raw_name(column))
         trimmed = f"NULLIF(TRIM({_quote(name)}), '')"
         layer1.append(f"{trimmed} AS {raw}")
         for layer in (layer2, layer3, layer4):
@@ -207,7 +207,7 @@ def _parse_sql(dataset: Dataset) -> str:
             )
             layer3.extend(_clock_and_written_offset(name))
             layer4.extend(_timestamp_in_utc(name))
-        else:
+        elif column.type not in TEXT_TYPES:
             layer2.extend(_parsed(column, raw))
             layer3.append(_quote(name))
             layer4.append(_quote(name))
@@ -234,12 +234,18 @@ def _clock_and_written_offset(column: str) -> list[str]:
     ]
 
 
+TEXT_TYPES = ("string", "nhs_number")
+
+
+def _raw_name(column: Column) -> str:
+    """Where a column's text is kept: text columns are their own raw value."""
+    return column.name if column.type in TEXT_TYPES else "_raw_" + column.name
+
+
 def _parsed(column: Column, raw: str) -> list[str]:
     name = _quote(column.name)
     iso = _quote("_iso_" + column.name)
     match column.type:
-        case "string" | "nhs_number":
-            return [f"{raw} AS {name}"]
         case "integer":
             # TRY_CAST would round '1.5' to 2; a whole number is digits only.
             return [
@@ -304,7 +310,7 @@ def _timestamp_in_utc(column: str) -> list[str]:
 
 def _column_problems(table: ir.Table, column: Column) -> list[tuple[ir.BooleanValue, str, str]]:
     """(is a problem, field, reason) for one column, in the order they are reported."""
-    raw = table["_raw_" + column.name]
+    raw = table[_raw_name(column)]
     value = table[column.name]
     problems = []
     if column.required:
@@ -499,7 +505,7 @@ def _good_rows(
     names = [name for name in types if name != "_load_id"]
     nhs = dataset.nhs_number_column
     if nhs is not None:
-        good = good.mutate(_number=normalise_nhs_number_expr(good["_raw_" + nhs]))
+        good = good.mutate(_number=normalise_nhs_number_expr(good[nhs]))
         numbers = connection.create_table(
             "numbers", good.select("_number").filter(good._number.notnull()).distinct()
         )
@@ -531,7 +537,7 @@ def _quarantine_rows(
     bad = checked.filter(checked._problem.notnull())
     record = {}
     for column in dataset.columns:
-        raw = bad["_raw_" + column.name]
+        raw = bad[_raw_name(column)]
         if column.type == "nhs_number":
             normalised = normalise_nhs_number_expr(raw)
             raw = ibis.cases(
