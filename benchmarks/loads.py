@@ -20,7 +20,7 @@ import pyarrow.csv as pa_csv
 
 from mkdeal.datasets import DATASETS
 from mkdeal.datasets.load import load_file
-from mkdeal.datasets.shaped import shaped_table
+from mkdeal.datasets.shaped import TEST_RANGE_SIZE, shaped_table
 from mkdeal.datasets.staging import stage
 from mkdeal.people import Pseudonymiser
 from mkdeal.settings import load_settings
@@ -61,6 +61,12 @@ def main() -> None:
     for name in args.datasets:
         for scale in args.scale:
             rows = MILTON_KEYNES_ROWS[name] * scale
+            if name == "residents" and rows > TEST_RANGE_SIZE:
+                # One row per person, and the 999 test range has only so many numbers.
+                print(
+                    f"residents {scale}x: capped at {TEST_RANGE_SIZE:,} rows (the 999 test range)"
+                )
+                rows = TEST_RANGE_SIZE
             with tempfile.TemporaryDirectory() as folder:
                 print(_run(name, rows, scale, Path(folder)), flush=True)
 

@@ -19,6 +19,8 @@ from mkdeal.datasets.codes import code_list
 from mkdeal.datasets.contract import Column, Dataset
 
 _WEIGHTS = np.array([10, 9, 8, 7, 6, 5, 4, 3, 2])
+# Stems 999000000-999999999 whose modulus 11 check value is not 10: 10/11 of a million.
+TEST_RANGE_SIZE = 909_091
 
 
 def test_range_nhs_numbers(
@@ -26,8 +28,13 @@ def test_range_nhs_numbers(
 ) -> np.ndarray:
     """`count` valid NHS numbers from the 999 test range, drawn from `people` distinct ones."""
     pool_size = people or count
+    if pool_size > TEST_RANGE_SIZE:
+        raise ValueError(
+            f"The 999 test range holds {TEST_RANGE_SIZE:,} valid NHS numbers, fewer than the "
+            f"{pool_size:,} distinct people asked for."
+        )
     # Nine-digit stems 999000000..999999999 whose check digit is not 10.
-    stems = 999_000_000 + rng.choice(1_000_000, size=min(pool_size * 2, 1_000_000), replace=False)
+    stems = 999_000_000 + rng.permutation(1_000_000)[: min(pool_size * 2, 1_000_000)]
     digits = (stems[:, None] // 10 ** np.arange(8, -1, -1)) % 10
     check = 11 - (digits @ _WEIGHTS) % 11
     check = np.where(check == 11, 0, check)
@@ -72,7 +79,9 @@ def _values(
     example = column.example
     if column.type == "nhs_number":
         # About three rows a person, unless the number is the row's key.
-        people = None if column.name in dataset.natural_key else max(1, rows // 3)
+        people = (
+            None if column.name in dataset.natural_key else min(max(1, rows // 3), TEST_RANGE_SIZE)
+        )
         return pa.array(test_range_nhs_numbers(rows, rng, people=people))
     if (
         column.name in dataset.natural_key
