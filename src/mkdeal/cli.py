@@ -51,6 +51,18 @@ class DateType(click.ParamType):
         return value if isinstance(value, date) else _parse_date(value)
 
 
+def output_format_option(for_people: str):
+    """--format: `for_people` (the default) or json for other programs."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice([for_people, "json"]),
+        default=for_people,
+        show_default=True,
+        help=f"{for_people} for reading, json for other programs.",
+    )
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
     "--as-of",
@@ -100,14 +112,7 @@ def deal() -> None:
 
 
 @deal.command("show")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for reading, json for other programs.",
-)
+@output_format_option("text")
 def deal_show(output_format: str) -> None:
     """Print the Deal: its version, partners, priorities and aims."""
     from mkdeal.deal import deal_as_dict, load_deal, render_deal_text
@@ -281,13 +286,7 @@ def datasets_list() -> None:
 
 @datasets.command("show")
 @click.argument("name")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+@output_format_option("text")
 def datasets_show(name: str, output_format: str) -> None:
     """Show one dataset's contract: columns, codes, key, period, checks and caveats."""
     from mkdeal.datasets import get_dataset
@@ -352,13 +351,7 @@ def datasets_docs(output: Path) -> None:
     type=click.Choice(["direct-care", "planning", "research"]),
     help="Why the data is held (required in prod; dev: planning).",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-)
+@output_format_option("table")
 @click.pass_obj
 def load_command(
     runtime: Runtime,
@@ -447,13 +440,7 @@ def quarantine() -> None:
 @quarantine.command("show")
 @click.argument("load_id")
 @click.option("--limit", type=int, default=100, show_default=True, help="At most this many rows.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-)
+@output_format_option("table")
 @click.pass_obj
 def quarantine_show(runtime: Runtime, load_id: str, limit: int, output_format: str) -> None:
     """List a load's quarantined rows: row number, field, reason; identifiers masked."""

@@ -9,7 +9,6 @@ quarantined, and a quarantined row keeps every other field with its number maske
 
 from __future__ import annotations
 
-import csv
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from mkdeal.people import (
     normalise_nhs_number_expr,
     pseudonymise_column,
 )
+from mkdeal.textfiles import csv_header, read_csv_as_text
 
 log = logging.getLogger(__name__)
 ROW = "_mkdeal_row"
@@ -103,29 +103,10 @@ def pseudonymise_csv(
 
 def _read_all_text(source: Path) -> pa.Table:
     """Every column as text, so NHS numbers keep their leading zeros and spacing."""
-    try:
-        with source.open(newline="", encoding="utf-8-sig") as handle:
-            header = next(csv.reader(handle), None)
-    except FileNotFoundError:
-        raise UserError(f"There is no file {source}.") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{source} is not UTF-8 text; save it as CSV (UTF-8).") from None
-    if not header:
-        raise UserError(f"{source} is empty; a CSV with a header row is needed.")
+    header = csv_header(source)
     if len(set(header)) != len(header):
         raise UserError(f"{source} repeats a column name in its header: {', '.join(header)}.")
-    try:
-        return pa_csv.read_csv(
-            source,
-            convert_options=pa_csv.ConvertOptions(
-                column_types={name: pa.string() for name in header},
-                strings_can_be_null=False,
-            ),
-        )
-    except pa.ArrowInvalid as error:
-        # Arrow's message names the row; it can quote the row, so show only its first clause.
-        reason = str(error).split(": ", 1)[0]
-        raise UserError(f"{source} could not be read as CSV: {reason}.") from None
+    return read_csv_as_text(source, header)
 
 
 def _quarantine_rows(bad: pa.Table, column: str) -> pa.Table:

@@ -10,7 +10,6 @@ number masked. No Python loop runs per row.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -20,7 +19,6 @@ from pathlib import Path
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
-import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from mkdeal.datasets.codes import code_list
@@ -32,6 +30,7 @@ from mkdeal.people import (
     nhs_number_is_valid_expr,
     normalise_nhs_number_expr,
 )
+from mkdeal.textfiles import csv_header, read_csv_as_text
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +116,7 @@ def read_as_text(path: Path, dataset: Dataset) -> pa.Table:
             raise UserError(f"{path} could not be read as Parquet: {error}.") from None
         header = table.column_names
     elif suffix in (".csv", ".txt"):
-        header = _csv_header(path)
+        header = csv_header(path)
         table = None
     else:
         raise UserError(f"{path} is neither CSV (.csv) nor Parquet (.parquet).")
@@ -137,19 +136,7 @@ def read_as_text(path: Path, dataset: Dataset) -> pa.Table:
             f"Nothing was loaded. See `mkdeal datasets show {dataset.name}`."
         )
     if table is None:
-        try:
-            table = pa_csv.read_csv(
-                path,
-                read_options=pa_csv.ReadOptions(encoding="utf8"),
-                convert_options=pa_csv.ConvertOptions(
-                    column_types={name: pa.string() for name in header},
-                    strings_can_be_null=False,
-                ),
-            )
-        except pa.ArrowInvalid as error:
-            # Arrow's message can quote the row; keep only its first clause.
-            reason = str(error).split(": ", 1)[0]
-            raise UserError(f"{path} could not be read as CSV: {reason}.") from None
+        table = read_csv_as_text(path, header)
     else:
         table = pa.table(
             [
@@ -162,17 +149,6 @@ def read_as_text(path: Path, dataset: Dataset) -> pa.Table:
         )
     table = table.select(expected)
     return table.append_column(ROW, pa.array(range(2, table.num_rows + 2), pa.int64()))
-
-
-def _csv_header(path: Path) -> list[str]:
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            header = next(csv.reader(handle), None)
-    except UnicodeDecodeError:
-        raise UserError(f"{path} is not UTF-8 text; save it as CSV (UTF-8).") from None
-    if not header:
-        raise UserError(f"{path} is empty; a CSV file with a header row is needed.")
-    return [name.strip() for name in header]
 
 
 def _quote(name: str) -> str:
