@@ -21,7 +21,7 @@ def _upgrade_and_check(settings):
     second = upgrade(settings)
 
     assert [(store.kind, before, after) for store, before, after in first] == [
-        ("app", None, "app_0001"),
+        ("app", None, "app_0002"),
         ("identifiable", None, "identifiable_0001"),
     ]
     assert all(before == after for _, before, after in second)

@@ -122,6 +122,8 @@ def upgrade(settings: Settings) -> list[tuple[Store, str | None, str]]:
         command.upgrade(_alembic_config(store, connection), "head")
         _record_identity(store, connection, settings)
         connection.commit()
+        if store is APP_DATABASE:
+            _sync_organisations(connection)
         return store, before, current_revision(store, connection)
 
     return _for_each_store(settings, upgrade_one)
@@ -149,6 +151,12 @@ def _for_each_store(settings: Settings, work: Callable[[Store, Connection], T]) 
         finally:
             engine.dispose()
     return results
+
+
+def _sync_organisations(connection: Connection) -> None:
+    from mkdeal.access.accounts import sync_organisations
+
+    sync_organisations(connection.engine)
 
 
 def _record_identity(store: Store, connection: Connection, settings: Settings) -> None:

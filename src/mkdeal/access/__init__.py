@@ -1,0 +1,1 @@
+"""Users, organisations, roles, sessions and the audit log (app database)."""
