@@ -50,7 +50,7 @@ class Organisation(AppBase):
     __tablename__ = "organisations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(12), unique=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     partner_id: Mapped[str] = mapped_column(String(64), unique=True)
 

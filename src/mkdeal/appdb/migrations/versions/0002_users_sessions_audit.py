@@ -22,7 +22,7 @@ def upgrade() -> None:
     op.create_table(
         "organisations",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("code", sa.String(12), nullable=False, unique=True),
+        sa.Column("code", sa.String(64), nullable=False, unique=True),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("partner_id", sa.String(64), nullable=False, unique=True),
     )
