@@ -458,6 +458,172 @@ def quarantine_show(runtime: Runtime, load_id: str, limit: int, output_format: s
         click.echo(f"    {row['record']}")
 
 
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.pass_obj
+def serve(runtime: Runtime, host: str, port: int) -> None:
+    """Run the web service (the Deal's pages, sign-in, loads, audit log).
+
+    It reads the app database and published snapshots, never the warehouse. Stop it
+    with Ctrl+C.
+    """
+    import uvicorn
+
+    from mkdeal.web.app import create_app
+
+    app = create_app(runtime.settings)
+    click.echo(f"mkdeal is serving the MK Deal's pages at http://{host}:{port}/ (Ctrl+C stops it).")
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, server_header=False)
+
+
+@cli.group()
+def users() -> None:
+    """People who sign in: add, list, disable, grant and revoke roles."""
+
+
+def _actor() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="The person's name as pages show it.")
+@click.option(
+    "--organisation",
+    "organisations",
+    multiple=True,
+    required=True,
+    help="An organisation code (ODS code; see `mkdeal deal show`). Repeat for several.",
+)
+@click.option("--role", "roles", multiple=True, help="A role to grant. Repeat for several.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--generate-password", is_flag=True, help="Make a random password and print it once.")
+@click.option("--exist-ok", is_flag=True, help="Say so and succeed if the user already exists.")
+@click.pass_obj
+def users_add(
+    runtime: Runtime,
+    username: str,
+    display_name: str,
+    organisations: tuple[str, ...],
+    roles: tuple[str, ...],
+    password_stdin: bool,
+    generate_password: bool,
+    exist_ok: bool,
+) -> None:
+    """Add a user who belongs to one or more organisations, with roles.
+
+    The password is asked for (hidden) unless --password-stdin or --generate-password.
+    """
+    import secrets as random_secrets
+
+    from mkdeal.access.accounts import add_user, list_users
+    from mkdeal.db import open_app_database
+
+    engine = open_app_database(runtime.settings)
+    try:
+        if exist_ok and any(u["username"] == username.lower() for u in list_users(engine)):
+            click.echo(f"User {username} already exists; nothing changed.")
+            return
+        if generate_password:
+            password = random_secrets.token_urlsafe(15)
+        elif password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        add_user(
+            engine,
+            username,
+            display_name,
+            password,
+            organisations=list(organisations),
+            roles=list(roles),
+            actor=_actor(),
+        )
+    finally:
+        engine.dispose()
+    click.echo(f"Added {username.lower()} with roles: {', '.join(roles) or 'none'}.")
+    if generate_password:
+        click.echo(f"Their password (shown once): {password}")
+
+
+@users.command("list")
+@click.pass_obj
+def users_list(runtime: Runtime) -> None:
+    """List users, their organisations and roles."""
+    from mkdeal.access.accounts import list_users
+    from mkdeal.db import open_app_database
+
+    engine = open_app_database(runtime.settings)
+    try:
+        rows = list_users(engine)
+    finally:
+        engine.dispose()
+    if not rows:
+        click.echo("There are no users yet. Add one with `mkdeal users add`.")
+    for row in rows:
+        state = "disabled" if row["disabled"] else "active"
+        orgs, roles = ", ".join(row["organisations"]) or "-", ", ".join(row["roles"]) or "-"
+        click.echo(
+            f"{row['username']:<20} {state:<9} {row['display_name']:<28} "
+            f"orgs: {orgs}; roles: {roles}"
+        )
+
+
+@users.command("disable")
+@click.argument("username")
+@click.pass_obj
+def users_disable(runtime: Runtime, username: str) -> None:
+    """Disable a user: they cannot sign in, and their sessions end at once."""
+    from mkdeal.access.accounts import disable_user
+    from mkdeal.db import open_app_database
+
+    engine = open_app_database(runtime.settings)
+    try:
+        disable_user(engine, username, actor=_actor())
+    finally:
+        engine.dispose()
+    click.echo(f"Disabled {username}; their sessions have ended.")
+
+
+@users.command("grant")
+@click.argument("username")
+@click.argument("role")
+@click.pass_obj
+def users_grant(runtime: Runtime, username: str, role: str) -> None:
+    """Grant a role (see access/roles.toml for what each role may do)."""
+    from mkdeal.access.accounts import grant
+    from mkdeal.db import open_app_database
+
+    engine = open_app_database(runtime.settings)
+    try:
+        changed = grant(engine, username, role, actor=_actor())
+    finally:
+        engine.dispose()
+    click.echo(f"Granted {role} to {username}." if changed else f"{username} already has {role}.")
+
+
+@users.command("revoke")
+@click.argument("username")
+@click.argument("role")
+@click.pass_obj
+def users_revoke(runtime: Runtime, username: str, role: str) -> None:
+    """Revoke a role; it stops working on the user's next request."""
+    from mkdeal.access.accounts import revoke
+    from mkdeal.db import open_app_database
+
+    engine = open_app_database(runtime.settings)
+    try:
+        changed = revoke(engine, username, role, actor=_actor())
+    finally:
+        engine.dispose()
+    click.echo(
+        f"Revoked {role} from {username}." if changed else f"{username} did not have {role}."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: errors become sentences; the traceback only under --debug."""
     args = sys.argv[1:] if argv is None else argv

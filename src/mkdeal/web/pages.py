@@ -1,0 +1,194 @@
+"""The Deal's pages, sign-in, and health checks. Routes are thin: data comes from the Deal
+file, the app database and published snapshots; every route declares its rule."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from datetime import timedelta
+from importlib.resources import files
+from pathlib import Path
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from mkdeal import __version__
+from mkdeal.access import accounts, audit, sessions
+from mkdeal.db import APP_DATABASE, current_revision, head_revision
+from mkdeal.deal import load_deal
+from mkdeal.errors import UserError
+from mkdeal.publish import current_snapshot_id, open_snapshot
+from mkdeal.web.app import render, set_session_cookie, viewer_of
+from mkdeal.web.rules import ANYONE, SIGNED_IN, rule
+
+router = APIRouter()
+
+
+@router.get("/", name="home")
+@rule("deal.view")
+async def home(request: Request):
+    deal = load_deal()
+    partners = {partner.id: partner for partner in deal.partners}
+    return render(
+        request, "home.jinja", {"title": "The MK Deal", "deal": deal, "partners": partners}
+    )
+
+
+@router.get("/priorities/{priority_id}", name="priority")
+@rule("deal.view")
+async def priority(request: Request, priority_id: str):
+    deal = load_deal()
+    found = next((p for p in deal.priorities if p.id == priority_id), None)
+    if found is None:
+        return render(request, "error.jinja", {"title": "Page not found"}, 404)
+    partners = {partner.id: partner for partner in deal.partners}
+    return render(
+        request, "priority.jinja", {"title": found.name, "priority": found, "partners": partners}
+    )
+
+
+@router.get("/accessibility", name="accessibility")
+@rule("deal.view")
+async def accessibility(request: Request):
+    return render(request, "accessibility.jinja", {"title": "Accessibility statement"})
+
+
+@router.get("/sign-in", name="sign_in")
+@rule(ANYONE)
+async def sign_in_page(request: Request, next: str = "/"):
+    return render(request, "sign_in.jinja", {"title": "Sign in", "next": _safe_next(next)})
+
+
+@router.post("/sign-in", name="sign_in_submit")
+@rule(ANYONE)
+async def sign_in_submit(
+    request: Request,
+    username: str = Form(""),
+    password: str = Form(""),
+    next: str = Form("/"),
+):
+    app = request.app
+    address = request.client.host if request.client else "unknown"
+    context = {"title": "Sign in", "next": _safe_next(next), "username": username}
+    try:
+        user_id = accounts.authenticate(
+            app.state.engine, username, password, address=address, now=app.state.now()
+        )
+    except accounts.SignInThrottled as throttled:
+        minutes = max(1, int(throttled.retry_after / timedelta(minutes=1)) + 1)
+        audit.record(app.state.engine, username[:100] or "-", "sign_in.throttled", address)
+        context["error"] = (
+            f"There have been too many failed attempts to sign in. Try again in {minutes} minutes."
+        )
+        return render(request, "sign_in.jinja", context, 429)
+    except accounts.SignInRefused:
+        audit.record(app.state.engine, username[:100] or "-", "sign_in.failed", address)
+        context["error"] = "The user name or password is not right, or the account is disabled."
+        return render(request, "sign_in.jinja", context, 400)
+    # A new session token at every sign-in: whatever the browser held before is worthless.
+    token = sessions.start(app.state.engine, user_id, app.state.now())
+    audit.record(
+        app.state.engine,
+        username.strip().lower(),
+        "sign_in",
+        address,
+        request_id=request.state.request_id,
+    )
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    set_session_cookie(request, response, token)
+    return response
+
+
+@router.post("/sign-out", name="sign_out")
+@rule(SIGNED_IN)
+async def sign_out(request: Request):
+    viewer = viewer_of(request)
+    sessions.end(request.app.state.engine, viewer.session_token, request.app.state.now())
+    audit.record(request.app.state.engine, viewer.name, "sign_out")
+    response = RedirectResponse("/", status_code=303)
+    set_session_cookie(request, response, None)
+    return response
+
+
+@router.get("/loads", name="loads")
+@rule("loads.view")
+async def loads(request: Request):
+    """A partner's own loads and quarantine counts, from the published snapshot."""
+    viewer = viewer_of(request)
+    data_dir = request.app.state.settings.data_dir
+    rows, summary = [], {}
+    if current_snapshot_id(data_dir) is not None:
+        snapshot = open_snapshot(data_dir)
+        if "loads" in snapshot.table_names:
+            rows = snapshot.table("loads").to_pylist()
+            for reason in snapshot.table("quarantine_summary").to_pylist():
+                summary.setdefault(reason["load_id"], []).append(reason)
+    if not viewer.can("loads.view_all"):
+        rows = [row for row in rows if row["source"] in viewer.account.organisation_codes]
+    rows.sort(key=lambda row: (row["loaded_at"], row["load_id"]), reverse=True)
+    everyone = viewer.can("loads.view_all")
+    return render(
+        request,
+        "loads.jinja",
+        {"title": "Loads", "loads": rows, "reasons": summary, "everyone": everyone},
+    )
+
+
+@router.get("/audit", name="audit_log")
+@rule("audit.view", sensitive=True)
+async def audit_log(request: Request):
+    events = audit.recent(request.app.state.engine, 200)
+    return render(request, "audit.jinja", {"title": "Audit log", "events": events})
+
+
+@router.get("/source", name="source")
+@rule(ANYONE)
+async def source(request: Request):
+    """The running version's source code, as the AGPL asks of a network service."""
+    package = Path(str(files("mkdeal")))
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for path in sorted(package.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                archive.add(
+                    path, arcname=f"mkdeal-{__version__}/{path.relative_to(package.parent)}"
+                )
+    return Response(
+        buffer.getvalue(),
+        media_type="application/gzip",
+        headers={"Content-Disposition": f'attachment; filename="mkdeal-{__version__}.tar.gz"'},
+    )
+
+
+@router.get("/healthz", name="healthz")
+@rule(ANYONE)
+async def healthz(request: Request):
+    return JSONResponse({"status": "ok", "version": __version__})
+
+
+@router.get("/readyz", name="readyz")
+@rule(ANYONE)
+async def readyz(request: Request):
+    """Ready when the app database answers and the current snapshot can be read."""
+    checks = {}
+    try:
+        with request.app.state.engine.connect() as connection:
+            current = current_revision(APP_DATABASE, connection)
+        head = head_revision(APP_DATABASE)
+        checks["app_database"] = "ok" if current == head else f"at {current}, needs {head}"
+    except Exception as error:  # report, never raise: this page is for monitors
+        checks["app_database"] = f"unavailable: {type(error).__name__}"
+    try:
+        snapshot = open_snapshot(request.app.state.settings.data_dir)
+        checks["published_snapshot"] = f"ok: {snapshot.id}"
+    except UserError as error:
+        checks["published_snapshot"] = f"unavailable: {error}"
+    ready = all(value.startswith("ok") for value in checks.values())
+    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+
+def _safe_next(target: str) -> str:
+    """Only a path on this site: never another host (an open redirect)."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target

@@ -1,0 +1,34 @@
+"""Who may open each route: every route declares a rule, and one check enforces it.
+
+A route without a rule is refused (and fails the permission-matrix test), so a new page
+can never be public by accident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+ANYONE = "anyone"  # no sign-in needed, no permission (sign-in page, health checks)
+SIGNED_IN = "signed_in"  # any signed-in user
+
+
+def rule(requirement: str, *, sensitive: bool = False) -> Callable:
+    """Mark a route with what it needs: ANYONE, SIGNED_IN or a permission name.
+
+    A sensitive page's every view is written to the audit log.
+    """
+
+    def mark(endpoint: Callable) -> Callable:
+        endpoint.__mkdeal_rule__ = requirement
+        endpoint.__mkdeal_sensitive__ = sensitive
+        return endpoint
+
+    return mark
+
+
+def rule_of(endpoint: Callable | None) -> str | None:
+    return getattr(endpoint, "__mkdeal_rule__", None)
+
+
+def is_sensitive(endpoint: Callable | None) -> bool:
+    return getattr(endpoint, "__mkdeal_sensitive__", False)
