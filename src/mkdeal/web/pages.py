@@ -85,7 +85,11 @@ async def sign_in_submit(
         audit.record(app.state.engine, username[:100] or "-", "sign_in.failed", address)
         context["error"] = "The user name or password is not right, or the account is disabled."
         return render(request, "sign_in.jinja", context, 400)
-    # A new session token at every sign-in: whatever the browser held before is worthless.
+    # A new session token at every sign-in; one the browser held before is ended, so a
+    # token planted or left behind is worthless after it.
+    previous = viewer_of(request).session_token
+    if previous:
+        sessions.end(app.state.engine, previous, app.state.now())
     token = sessions.start(app.state.engine, user_id, app.state.now())
     audit.record(
         app.state.engine,

@@ -32,3 +32,22 @@ def rule_of(endpoint: Callable | None) -> str | None:
 
 def is_sensitive(endpoint: Callable | None) -> bool:
     return getattr(endpoint, "__mkdeal_sensitive__", False)
+
+
+def route_table(app) -> list[tuple[str, str, Callable]]:
+    """(method, path, endpoint) of every API route, through included routers."""
+    from fastapi.routing import APIRoute
+
+    table = []
+
+    def walk(routes, prefix: str = "") -> None:
+        for route in routes:
+            if isinstance(route, APIRoute):
+                table.extend(
+                    (method, prefix + route.path, route.endpoint) for method in route.methods
+                )
+            elif hasattr(route, "original_router"):  # FastAPI's included router
+                walk(route.original_router.routes, prefix)
+
+    walk(app.routes)
+    return table
