@@ -1,5 +1,6 @@
 # One recipe per task. `make demo` and `make test` each do all their own set-up.
 AS_OF := 2026-03-31
+PORT ?= 8000
 MKDEAL := .venv/bin/mkdeal --as-of $(AS_OF)
 
 .PHONY: install demo test lint format clean-data
@@ -7,7 +8,7 @@ MKDEAL := .venv/bin/mkdeal --as-of $(AS_OF)
 install:
 	@uv=$$(./scripts/ensure-uv) && "$$uv" sync --frozen --quiet
 
-demo: install  ## run what exists so far on embedded defaults (data in ./data)
+demo: install  ## run everything on embedded defaults (data in ./data), ending with the web service
 	$(MKDEAL) db upgrade
 	$(MKDEAL) deal show
 	$(MKDEAL) datasets list
@@ -18,6 +19,10 @@ demo: install  ## run what exists so far on embedded defaults (data in ./data)
 	$(MKDEAL) loads
 	$(MKDEAL) run-due --dry-run
 	$(MKDEAL) config
+	$(MKDEAL) users add demo-admin --name "Demo administrator" --organisation QHG \
+		--role administrator --generate-password --exist-ok
+	$(MKDEAL) users set-password demo-admin --generate-password
+	$(MKDEAL) serve --host 127.0.0.1 --port $(PORT)
 
 test:  ## everything CI runs: install, lint, unit, PostgreSQL; phase timings and slowest tests
 	@./scripts/test

@@ -549,6 +549,36 @@ def users_add(
         click.echo(f"Their password (shown once): {password}")
 
 
+@users.command("set-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--generate-password", is_flag=True, help="Make a random password and print it once.")
+@click.pass_obj
+def users_set_password(
+    runtime: Runtime, username: str, password_stdin: bool, generate_password: bool
+) -> None:
+    """Set a user's password; their sessions end."""
+    import secrets as random_secrets
+
+    from mkdeal.access.accounts import set_password
+    from mkdeal.db import open_app_database
+
+    if generate_password:
+        password = random_secrets.token_urlsafe(15)
+    elif password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    engine = open_app_database(runtime.settings)
+    try:
+        set_password(engine, username, password, actor=_actor())
+    finally:
+        engine.dispose()
+    click.echo(f"Set a new password for {username}.")
+    if generate_password:
+        click.echo(f"Their password (shown once): {password}")
+
+
 @users.command("list")
 @click.pass_obj
 def users_list(runtime: Runtime) -> None:

@@ -181,6 +181,28 @@ def disable_user(engine: Engine, username: str, *, actor: str) -> None:
     audit.record(engine, actor, "user.disable", username)
 
 
+def set_password(
+    engine: Engine,
+    username: str,
+    password: str,
+    *,
+    actor: str,
+    hasher: PasswordHasher = DEFAULT_HASHER,
+) -> None:
+    """Set a new password and end the user's sessions."""
+    if len(password) < MINIMUM_PASSWORD_LENGTH:
+        raise UserError(f"The password must be at least {MINIMUM_PASSWORD_LENGTH} characters long.")
+    now = datetime.now(UTC)
+    with Session(engine) as session, session.begin():
+        user = _user(session, username)
+        user.password_hash = hasher.hash(password)
+        for web_session in session.scalars(
+            select(WebSession).where(WebSession.user_id == user.id, WebSession.revoked_at.is_(None))
+        ):
+            web_session.revoked_at = now
+    audit.record(engine, actor, "user.set_password", username)
+
+
 def grant(engine: Engine, username: str, role: str, *, actor: str) -> bool:
     role_book().role(role)
     with Session(engine) as session, session.begin():

@@ -1,0 +1,433 @@
+"""The web service in a real browser: Debian's chromium driven by Playwright.
+
+One Chromium per test session and one live server (uvicorn in a thread) per module, over a
+data folder with three users and two published loads. Every page is opened through
+`Browsing`, which fails the test on any console error or page error (Chromium reports
+Content-Security-Policy violations as console errors) and on any request to another host.
+Axe (axe-core, shipped inside axe-playwright-python) checks every kind of page for serious
+and critical problems. Set MKDEAL_SCREENSHOTS to a folder to get full-page screenshots.
+
+Needs /usr/bin/chromium (`apt-get install -y chromium`); never downloads a browser.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pyarrow.csv as pa_csv
+import pytest
+from argon2 import PasswordHasher
+
+from .conftest import TEST_KEYS
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+PASSWORD = "correct horse battery staple"
+USERS = {
+    # user name: (display name, role, organisation)
+    "admin": ("Ada Admin", "administrator", "QHG"),
+    "analyst": ("Ann Analyst", "analyst", "RD8"),
+    "viewer": ("Vic Viewer", "partner_viewer", "RD8"),
+}
+FORBIDDEN = "You do not have access to this page"
+SCREENSHOTS = os.environ.get("MKDEAL_SCREENSHOTS")
+# Chromium logs a console error for any response of 400 or more, the page itself included.
+FAILED_RESOURCE = re.compile(r"^Failed to load resource: the server responded with a status of")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium, started once for the whole test session."""
+    if not CHROMIUM.exists():
+        message = (
+            f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) "
+            "to run the browser tests; they never download a browser."
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    except BaseException:
+        playwright.stop()
+        raise
+    yield chromium
+    chromium.close()
+    playwright.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _sample_file(folder: Path, name: str, seed: int) -> Path:
+    from mkdeal.datasets import DATASETS
+    from mkdeal.datasets.shaped import shaped_table
+
+    path = folder / name
+    pa_csv.write_csv(shaped_table(DATASETS["acute_spells"], 20, seed=seed), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app on a free local port over a fresh data folder; yields its origin."""
+    import uvicorn
+
+    from mkdeal import db
+    from mkdeal.access.accounts import add_user
+    from mkdeal.datasets.load import load_file
+    from mkdeal.settings import load_settings
+    from mkdeal.web.app import create_app
+
+    root = tmp_path_factory.mktemp("browser")
+    data_dir = root / "data"
+    data_dir.mkdir()
+    settings = load_settings({"MKDEAL_DATA_DIR": str(data_dir), **TEST_KEYS}, cwd=root)
+    db.upgrade(settings)
+    engine = db.open_app_database(settings)
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    for username, (display_name, role, organisation) in USERS.items():
+        add_user(
+            engine,
+            username,
+            display_name,
+            PASSWORD,
+            organisations=[organisation],
+            roles=[role],
+            actor="test",
+            hasher=cheap,
+        )
+    # Two partners' loads, published: the analyst of RD8 must see only RD8's.
+    for source, seed in (("RD8", 1), ("RV3", 2)):
+        path = _sample_file(root, f"spells-{source}.csv", seed)
+        load_file(settings, "acute_spells", path, source=source, as_of=date(2026, 3, 31))
+
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_config=None, ws="none"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="mkdeal-live-server", daemon=True)
+    thread.start()
+    origin = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with urllib.request.urlopen(f"{origin}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail(f"The live server did not answer {origin}/healthz within 20 seconds.")
+        time.sleep(0.05)
+    with urllib.request.urlopen(f"{origin}/readyz", timeout=5) as response:
+        assert response.status == 200, "the live server is not ready"
+    yield origin
+    server.should_exit = True
+    thread.join(timeout=10)
+    engine.dispose()
+
+
+@dataclass
+class Browsing:
+    """One browser context's page, with everything that went wrong on it."""
+
+    page: object
+    origin: str
+    errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    failed_documents: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
+        self.page.on("request", lambda request: self.requests.append(request.url))
+        self.page.on("response", self._response)
+
+    def _response(self, response) -> None:
+        if response.request.resource_type == "document" and response.status >= 400:
+            self.failed_documents.add(response.url)
+
+    def _console(self, message) -> None:
+        if message.type != "error":
+            return
+        where = message.location.get("url", "")
+        if FAILED_RESOURCE.match(message.text) and where in self.failed_documents:
+            return  # the 4xx page we asked for, not a broken asset
+        self.errors.append(f"console error at {where}: {message.text}")
+
+    def go(self, path: str, status: int = 200):
+        response = self.page.goto(self.origin + path)
+        assert response is not None
+        assert response.status == status, f"{path}: {response.status}, expected {status}"
+        self.page.wait_for_load_state("load")
+        self.check()
+        return response
+
+    def check(self) -> None:
+        assert not self.errors, "Console or page errors:\n" + "\n".join(self.errors)
+        elsewhere = [url for url in self.requests if not url.startswith(self.origin + "/")]
+        assert not elsewhere, "Requests to another host:\n" + "\n".join(elsewhere)
+
+    def sign_in(self, username: str, password: str = PASSWORD, next: str = "/") -> None:
+        self.go(f"/sign-in?next={next}")
+        self.page.get_by_label("User name").fill(username)
+        self.page.get_by_label("Password").fill(password)
+        with self.page.expect_navigation():
+            self.page.get_by_label("Password").press("Enter")
+        self.check()
+
+    def heading(self) -> str:
+        return self.page.locator("h1").inner_text().strip()
+
+    def path(self) -> str:
+        url = self.page.url
+        assert url.startswith(self.origin), url
+        return url[len(self.origin) :]
+
+    def screenshot(self, name: str) -> None:
+        if SCREENSHOTS:
+            Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def browsing(browser, live_server) -> Iterator[Browsing]:
+    """A fresh context (no cookies) per test; the test fails on any error seen on it."""
+    context = browser.new_context()
+    context.set_default_timeout(10_000)
+    watched = Browsing(context.new_page(), live_server)
+    yield watched
+    try:
+        watched.check()
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "title", "heading"),
+    [
+        ("/", 200, "The MK Deal – MK Deal", "The MK Deal"),
+        ("/priorities/system_flow", 200, None, None),
+        ("/accessibility", 200, "Accessibility statement – MK Deal", "Accessibility statement"),
+        ("/sign-in", 200, "Sign in – MK Deal", "Sign in"),
+        ("/no-such-page", 404, "Page not found – MK Deal", "Page not found"),
+        ("/priorities/no_such_priority", 404, "Page not found – MK Deal", "Page not found"),
+    ],
+    ids=["home", "priority", "accessibility", "sign-in", "not-found", "unknown-priority"],
+)
+def test_public_pages(browsing: Browsing, path, status, title, heading):
+    from mkdeal.deal import load_deal
+
+    if path == "/priorities/system_flow":
+        name = next(p.name for p in load_deal().priorities if p.id == "system_flow")
+        title, heading = f"{name} – MK Deal", name
+    browsing.go(path, status)
+    page = browsing.page
+    assert page.title() == title
+    assert browsing.heading() == heading
+    assert page.locator("header").get_by_role("link", name="Sign in").is_visible()
+    assert page.locator("#maincontent").count() == 1
+    # The page's own CSS and JavaScript arrived from this server.
+    assert any(url.endswith("/static/css/nhsuk-frontend.min.css") for url in browsing.requests)
+    assert any(url.endswith("/static/js/init.js") for url in browsing.requests)
+    # The NHS.UK frontend initialised (the template's nonce'd inline script ran).
+    assert "nhsuk-frontend-supported" in (page.locator("body").get_attribute("class") or "")
+
+
+def test_browsing_catches_csp_violations_and_broken_assets(browsing: Browsing):
+    """The watcher itself: an inline script and a missing image must both be reported."""
+    page = browsing.page
+    browsing.go("/")
+    with page.expect_console_message(lambda message: message.type == "error"):
+        page.evaluate(
+            """() => {
+                const script = document.createElement('script');
+                script.textContent = 'window.inlineRan = true';
+                document.body.append(script);
+            }"""
+        )
+    assert page.evaluate("window.inlineRan === undefined"), "the CSP let an inline script run"
+    with page.expect_console_message(lambda message: message.type == "error"):
+        page.evaluate(
+            """() => {
+                const image = document.createElement('img');
+                image.src = '/static/no-such-image.png';
+                document.body.append(image);
+            }"""
+        )
+    assert any("Content Security Policy" in error for error in browsing.errors), browsing.errors
+    assert any("status of 404" in error for error in browsing.errors), browsing.errors
+    with pytest.raises(AssertionError, match="Console or page errors"):
+        browsing.check()
+    browsing.errors.clear()
+
+
+def test_analyst_signs_in_sees_own_loads_is_refused_audit_and_signs_out(browsing: Browsing):
+    page = browsing.page
+    browsing.go("/loads", 200)  # the redirect lands on the sign-in page
+    assert browsing.path() == "/sign-in?next=/loads"
+    assert page.locator("input[name=next]").input_value() == "/loads"
+    page.get_by_label("User name").fill("analyst")
+    page.get_by_label("Password").fill(PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    browsing.check()
+    assert browsing.path() == "/loads"
+    assert browsing.heading() == "Loads"
+    assert page.locator("header").get_by_text("Ann Analyst").is_visible()
+    header = page.locator("header")
+    assert header.get_by_role("link", name="Loads").is_visible()
+    assert header.get_by_role("link", name="Audit log").count() == 0
+
+    rows = page.locator("table.nhsuk-table tbody tr")
+    sources = [
+        rows.nth(i).locator("td").nth(2).inner_text().strip()
+        for i in range(rows.count())
+        if rows.nth(i).locator("td").count() == 8  # a load's row, not a reason's
+    ]
+    assert sources and set(sources) == {"RD8"}, sources
+
+    response = browsing.go("/audit", 403)
+    assert response.status == 403
+    assert browsing.heading() == FORBIDDEN
+    assert page.title() == f"{FORBIDDEN} – MK Deal"
+
+    with page.expect_navigation():
+        page.locator("header").get_by_role("button", name="Sign out").click()
+    browsing.check()
+    assert browsing.path() == "/"
+    assert page.locator("header").get_by_role("link", name="Sign in").is_visible()
+    assert page.locator("header").get_by_text("Ann Analyst").count() == 0
+    browsing.go("/loads")
+    assert browsing.path() == "/sign-in?next=/loads"
+
+
+def test_admin_sees_the_audit_log(browsing: Browsing):
+    browsing.sign_in("admin", next="/audit")
+    page = browsing.page
+    assert browsing.path() == "/audit"
+    assert browsing.heading() == "Audit log"
+    table = page.locator("table.nhsuk-table")
+    assert table.is_visible()
+    headers = [text.strip() for text in table.locator("thead th").all_inner_texts()]
+    assert headers == ["When (UTC)", "Who", "What", "Of", "Detail"]
+    actions = [text.strip() for text in table.locator("tbody td:nth-child(3)").all_inner_texts()]
+    assert "sign_in" in actions and "page.view" in actions and "user.add" in actions
+    # The administrator sees every organisation's loads.
+    browsing.go("/loads")
+    cells = page.locator("table.nhsuk-table tbody td:nth-child(3)").all_inner_texts()
+    assert {"RD8", "RV3"} <= {cell.strip() for cell in cells}
+
+
+def _focused(page) -> dict:
+    return page.evaluate(
+        """() => {
+            const e = document.activeElement;
+            return {tag: e.tagName, id: e.id, text: (e.innerText || '').trim().slice(0, 80)};
+        }"""
+    )
+
+
+def test_keyboard_skip_link_and_sign_in(browsing: Browsing):
+    page = browsing.page
+    browsing.go("/")
+    page.keyboard.press("Tab")
+    focused = _focused(page)
+    assert focused["text"] == "Skip to main content", focused
+    assert page.locator(".nhsuk-skip-link").is_visible()  # shown when focused
+    page.keyboard.press("Enter")
+    focused = _focused(page)
+    assert focused["id"] == "maincontent", focused
+    assert browsing.path() == "/#maincontent"
+
+    browsing.go("/sign-in")
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if _focused(page)["id"] == "username":
+            break
+    else:
+        pytest.fail("Tab never reached the user name field")
+    page.keyboard.type("viewer")
+    page.keyboard.press("Tab")
+    assert _focused(page)["id"] == "password"
+    page.keyboard.type(PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    browsing.check()
+    assert browsing.path() == "/"
+    assert page.locator("header").get_by_text("Vic Viewer").is_visible()
+    assert page.locator("header").get_by_role("button", name="Sign out").is_visible()
+
+
+AXE_PAGES = {
+    # kind: (user to sign in as, path, status)
+    "home": (None, "/", 200),
+    "priority": (None, "/priorities/system_flow", 200),
+    "accessibility": (None, "/accessibility", 200),
+    "sign-in": (None, "/sign-in", 200),
+    "sign-in-error": (None, None, 400),
+    "forbidden": ("analyst", "/audit", 403),
+    "not-found": (None, "/no-such-page", 404),
+    "loads": ("analyst", "/loads", 200),
+    "audit": ("admin", "/audit", 200),
+}
+SCREENSHOT_KINDS = {"home", "priority", "sign-in", "forbidden"}
+
+
+@pytest.mark.parametrize("kind", list(AXE_PAGES))
+def test_axe_finds_no_serious_problems(browsing: Browsing, kind: str):
+    from axe_playwright_python.sync_playwright import Axe
+
+    user, path, status = AXE_PAGES[kind]
+    if user:
+        browsing.sign_in(user)
+    if kind == "sign-in-error":
+        browsing.go("/sign-in")
+        page = browsing.page
+        page.get_by_label("User name").fill("viewer")
+        page.get_by_label("Password").fill("not the password at all")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Sign in").click()
+        browsing.check()
+        assert page.locator(".nhsuk-error-summary").is_visible()
+        # The error summary takes focus, so a screen reader announces it.
+        assert page.evaluate("document.activeElement.closest('.nhsuk-error-summary') !== null")
+    else:
+        browsing.go(path, status)
+    if kind in SCREENSHOT_KINDS:
+        browsing.screenshot(kind)
+
+    results = Axe().run(browsing.page)
+    browsing.check()  # axe itself must not trip the CSP
+    serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    report = "\n".join(
+        f"{v['id']} ({v['impact']}): {v['help']}; "
+        + "; ".join(", ".join(node["target"]) for node in v["nodes"])
+        for v in serious
+    )
+    assert not serious, f"axe on {kind} ({browsing.path()}):\n{report}"
