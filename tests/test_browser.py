@@ -423,9 +423,6 @@ def test_axe_finds_no_serious_problems(browsing: Browsing, kind: str):
         browsing.screenshot(kind)
 
     results = Axe().run(browsing.page)
-    for v in results.response["violations"]:
-        print("AXE", kind, v["id"], v["impact"], [n["target"] for n in v["nodes"]][:5])
-    print("AXEVERSION", results.response.get("testEngine"))
     browsing.check()  # axe itself must not trip the CSP
     serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
     report = "\n".join(
