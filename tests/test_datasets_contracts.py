@@ -421,7 +421,7 @@ def test_code_lists_are_all_used_by_a_column_or_another_list():
     services = code_list("asc_service_type")
     settings = {services.attribute(code, "support_setting") for code in services.codes} - {""}
 
-    assert set(all_code_lists()) - named == {"asc_support_setting"}
+    assert set(all_code_lists()) - named == set()
     assert settings <= set(code_list("asc_support_setting").codes)
 
 

@@ -98,6 +98,46 @@ ACUTE_SPELLS = Dataset(
             example="19",
         ),
         Column(
+            "main_specialty",
+            "string",
+            "The main specialty of the consultant responsible at discharge (NHS Data "
+            "Dictionary MAIN SPECIALTY CODE, three digits, e.g. 430 Geriatric Medicine).",
+            required=False,
+            pattern="[0-9]{3}",
+            pattern_name="a three-digit main specialty code",
+            caveat=(
+                "Checked for shape only: the full MAIN SPECIALTY CODE list is not yet shipped "
+                "as a code list, so a well-formed but retired code is accepted."
+            ),
+            example="430",
+        ),
+        Column(
+            "treatment_function",
+            "string",
+            "The treatment function of the last episode (NHS Data Dictionary TREATMENT "
+            "FUNCTION CODE, three digits, e.g. 300 General Internal Medicine).",
+            required=False,
+            pattern="[0-9]{3}",
+            pattern_name="a three-digit treatment function code",
+            caveat=(
+                "Checked for shape only: the full TREATMENT FUNCTION CODE list is not yet "
+                "shipped as a code list."
+            ),
+            example="300",
+        ),
+        Column(
+            "discharge_pathway",
+            "string",
+            "The discharge pathway (0 to 3) the patient left hospital on, where recorded.",
+            required=False,
+            codes="discharge_pathway",
+            caveat=(
+                "Often blank for pathway 0 (home with no new support), so a blank is not "
+                "evidence of pathway 0."
+            ),
+            example="0",
+        ),
+        Column(
             "bed_type",
             "string",
             "The broad kind of bed the spell occupied, mapped by the partner from its ward "

@@ -68,6 +68,16 @@ ASC_EVENTS = Dataset(
             example="Services ended as planned",
         ),
         Column(
+            "support_setting_before",
+            "string",
+            "For a new long-term residential or nursing placement, the setting of the "
+            "person's long-term support before it (ASCOF 2A counts admissions from the "
+            "community).",
+            required=False,
+            codes="asc_support_setting",
+            example="community",
+        ),
+        Column(
             "event_started_on",
             "date",
             "The date the event started.",

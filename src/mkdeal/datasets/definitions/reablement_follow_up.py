@@ -45,6 +45,20 @@ REABLEMENT_FOLLOW_UP = Dataset(
         ),
         nhs_number(),
         Column(
+            "birth_month",
+            "year_month",
+            "The month and year of the person's birth, so the 65 and over group can be "
+            "selected at the discharge date.",
+            example="1944-03",
+        ),
+        Column(
+            "spell_id",
+            "string",
+            "The acute spell whose discharge this reablement follows, where the council knows it.",
+            required=False,
+            example="SP00123456",
+        ),
+        Column(
             "hospital_discharged_on",
             "date",
             "The date the person was discharged from hospital into reablement.",

@@ -65,6 +65,13 @@ UCR_REFERRALS = Dataset(
             ),
             example="2025-04-01 11:45",
         ),
+        Column(
+            "two_hour_response_required",
+            "boolean",
+            "Whether the referral needed a two-hour response under the urgent community "
+            "response standard (the measure counts only those that did).",
+            example="Y",
+        ),
     ),
     natural_key=("referral_id",),
     period_column="referral_received_at",
