@@ -458,6 +458,80 @@ def quarantine_show(runtime: Runtime, load_id: str, limit: int, output_format: s
         click.echo(f"    {row['record']}")
 
 
+@cli.command("synth")
+@click.option("--seed", default=0, show_default=True, help="The same seed gives the same files.")
+@click.option("--start", type=DateType(), default="2019-04-01", show_default=True)
+@click.option("--end", type=DateType(), help="Last day (default: --as-of).")
+@click.option(
+    "--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder for the files (default: synthetic/ in the data folder).",
+)
+@click.option(
+    "--with-errors",
+    type=click.FloatRange(0, 0.5),
+    default=0.0,
+    show_default=True,
+    help="Share of rows given realistic faults (listed in faults.csv).",
+)
+@click.option("--load", "then_load", is_flag=True, help="Then load every file into the warehouse.")
+@click.pass_obj
+def synth(
+    runtime: Runtime,
+    seed: int,
+    start: date,
+    end: date | None,
+    scale: float,
+    out: Path | None,
+    with_errors: float,
+    then_load: bool,
+) -> None:
+    """Write a synthetic Milton Keynes: every dataset as a contract file, one per dataset.
+
+    Nothing in it is real: NHS numbers are from the 999 test range, areas and practices
+    have codes no real one uses. Files go into the warehouse only through loads (--load
+    runs them). If the folder already holds the same set, it is not made again.
+    """
+    from mkdeal import synth as synthetic
+
+    settings = runtime.settings
+    out = out or settings.data_dir / "synthetic"
+    end = end or runtime.as_of
+    wanted = synthetic.parameters(seed, start, end, scale, with_errors)
+    if synthetic.is_current(out, wanted):
+        click.echo(f"{out} already holds this synthetic Milton Keynes; not made again.")
+    else:
+        synthetic.generate(
+            out,
+            seed=seed,
+            start=start,
+            end=end,
+            scale=scale,
+            with_errors=with_errors,
+            progress=click.echo,
+        )
+    if then_load:
+        from mkdeal.datasets.load import load_file
+
+        for name, source in synthetic.SOURCES.items():
+            result = load_file(
+                settings,
+                name,
+                out / f"{name}.csv",
+                source=source,
+                as_of=runtime.as_of,
+                agreement="synthetic",
+                purpose="planning",
+            )
+            click.echo(
+                f"{result.load_id} {name:<22} {result.outcome:<10} read {result.read:>9,}  "
+                f"loaded {result.loaded:>9,}  quarantined {result.quarantined:>6,}"
+            )
+
+
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
