@@ -16,7 +16,9 @@ import numpy as np
 
 # Census 2021: 287,100 usual residents in Milton Keynes (ONS, Census 2021 first results,
 # 28 June 2022). A Milton Keynes figure.
-RESIDENTS = 290_000
+RESIDENTS = 287_100
+CENSUS_DAY = np.datetime64("2021-03-21", "D")
+BIRTHS_A_YEAR = 3_800
 # Census 2021, Milton Keynes: 49.3% male, 50.7% female (same release).
 SHARE_MALE = 0.493
 # Milton Keynes had 175 LSOAs (2021); an approximation, not read from the ONS lookup.
@@ -99,8 +101,17 @@ def build_world(rng: np.random.Generator, start: date, end: date, scale: float =
     low = np.array([b[0] for b in AGE_BANDS])[band]
     high = np.array([b[1] for b in AGE_BANDS])[band]
     age_days = ((low + rng.random(people) * (high - low + 1)) * 365.25).astype(int)
-    # Ages are as at the end of the period; people born during it are the youngest.
-    birth_dates = np.datetime64(end, "D") - age_days.astype("timedelta64[D]")
+    # Ages are as at Census day 2021, which the age shape comes from. Babies born after it
+    # join at about 3,800 a year (Milton Keynes births, ONS, about 2021; an approximation),
+    # so that the youngest school years are filled to the end of the period. Nobody moves.
+    birth_dates = CENSUS_DAY - age_days.astype("timedelta64[D]")
+    after = max(0, int((np.datetime64(end, "D") - CENSUS_DAY).astype(int)))
+    babies = min(round(BIRTHS_A_YEAR * scale * after / 365.25), TEST_RANGE_SIZE - people)
+    if babies > 0:
+        born = CENSUS_DAY + rng.integers(1, after + 1, size=babies).astype("timedelta64[D]")
+        birth_dates = np.concatenate([birth_dates, born])
+        age_days = np.concatenate([age_days, np.zeros(babies, dtype=age_days.dtype)])
+        people += babies
 
     codes = np.array(list(ETHNIC_CATEGORIES))
     weights = np.array(list(ETHNIC_CATEGORIES.values()))
