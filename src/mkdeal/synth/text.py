@@ -26,4 +26,6 @@ def times_text(minutes: np.ndarray) -> pa.Array:
 
 
 def ids_text(prefix: str, count: int, start: int = 1) -> np.ndarray:
+    if count == 0:
+        return np.array([], dtype=str)
     return np.char.add(prefix, np.char.zfill(np.arange(start, start + count).astype(str), 8))
