@@ -47,7 +47,8 @@ def test_synth_is_marked_synthetic_everywhere(small_set):
                 "nhs_number": "string",
                 "lsoa_2021": "string",
                 "gp_practice_code": "string",
-            }
+            },
+            strings_can_be_null=True,
         ),
     )
     areas = pa_csv.read_csv(small_set / "area_deprivation.csv")

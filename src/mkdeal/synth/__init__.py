@@ -29,9 +29,10 @@ from mkdeal.synth.population import build_world
 GENERATORS: dict[str, str] = {
     "residents": "mkdeal.synth.people:residents",
     "area_deprivation": "mkdeal.synth.people:area_deprivation",
-    "acute_spells": "mkdeal.synth.hospital:acute_spells",
-    "discharge_readiness": "mkdeal.synth.hospital:discharge_readiness",
-    "ambulance_arrivals": "mkdeal.synth.hospital:ambulance_arrivals",
+    # One set of spells gives all three hospital files, so they agree with each other.
+    "acute_spells": "mkdeal.synth.hospital:hospital",
+    "discharge_readiness": "mkdeal.synth.hospital:hospital",
+    "ambulance_arrivals": "mkdeal.synth.hospital:hospital",
     "rtt_pathways": "mkdeal.synth.waits:rtt_pathways",
     "ucr_referrals": "mkdeal.synth.waits:ucr_referrals",
     "reablement_follow_up": "mkdeal.synth.care:reablement_follow_up",
@@ -114,9 +115,14 @@ def generate(
         f"in {len(world.lsoa_codes)} areas."
     )
     written, fault_rows = [], []
+    made: dict[str, object] = {}
     for index, name in enumerate(GENERATORS, start=1):
         began = time.perf_counter()
-        table = _generator(name)(world, np.random.default_rng([seed, index]), scale)
+        source = GENERATORS[name]
+        if source not in made:
+            # A generator shared by several datasets runs once, on the first one's stream.
+            made[source] = _generator(name)(world, np.random.default_rng([seed, index]), scale)
+        table = made[source][name] if isinstance(made[source], dict) else made[source]
         faults: list[dict] = []
         if with_errors:
             table, faults = plant_faults(
