@@ -12,10 +12,7 @@ demo: install  ## run everything on embedded defaults (data in ./data), ending w
 	$(MKDEAL) db upgrade
 	$(MKDEAL) deal show
 	$(MKDEAL) datasets list
-	$(MKDEAL) datasets sample acute_spells --rows 2000 --output data/samples/acute_spells.csv
-	$(MKDEAL) load acute_spells data/samples/acute_spells.csv --source RD8
-	$(MKDEAL) datasets sample residents --rows 5000 --output data/samples/residents.csv
-	$(MKDEAL) load residents data/samples/residents.csv --source QHG
+	$(MKDEAL) synth --load
 	$(MKDEAL) loads
 	$(MKDEAL) run-due --dry-run
 	$(MKDEAL) config

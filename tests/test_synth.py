@@ -137,3 +137,15 @@ def test_synth_population_looks_like_milton_keynes():
     assert 280_000 <= world.size <= 315_000  # 287,100 at the census, plus births to 2026
     for target in targets:
         assert abs(got[target.name] - target.value) <= target.tolerance, (target, got[target.name])
+
+
+def test_synthetic_targets_page_is_current():
+    from pathlib import Path
+
+    from mkdeal.synth.targets import all_targets, render_targets_markdown
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "synthetic.md"
+    assert page.read_text(encoding="utf-8") == render_targets_markdown(), (
+        "docs/synthetic.md is out of date: run `.venv/bin/mkdeal synth --targets docs/synthetic.md`."
+    )
+    assert {target.area for _, target in all_targets()} == {"Milton Keynes", "England"}

@@ -478,6 +478,12 @@ def quarantine_show(runtime: Runtime, load_id: str, limit: int, output_format: s
     help="Share of rows given realistic faults (listed in faults.csv).",
 )
 @click.option("--load", "then_load", is_flag=True, help="Then load every file into the warehouse.")
+@click.option(
+    "--targets",
+    "targets_to",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Only write the calibration targets (with sources) as Markdown to this file.",
+)
 @click.pass_obj
 def synth(
     runtime: Runtime,
@@ -488,6 +494,7 @@ def synth(
     out: Path | None,
     with_errors: float,
     then_load: bool,
+    targets_to: Path | None,
 ) -> None:
     """Write a synthetic Milton Keynes: every dataset as a contract file, one per dataset.
 
@@ -497,6 +504,12 @@ def synth(
     """
     from mkdeal import synth as synthetic
 
+    if targets_to is not None:
+        from mkdeal.synth.targets import render_targets_markdown
+
+        targets_to.write_text(render_targets_markdown(), encoding="utf-8")
+        click.echo(f"Wrote the calibration targets to {targets_to}.")
+        return
     settings = runtime.settings
     out = out or settings.data_dir / "synthetic"
     end = end or runtime.as_of
