@@ -146,6 +146,7 @@ def test_synthetic_targets_page_is_current():
 
     page = Path(__file__).resolve().parents[1] / "docs" / "synthetic.md"
     assert page.read_text(encoding="utf-8") == render_targets_markdown(), (
-        "docs/synthetic.md is out of date: run `.venv/bin/mkdeal synth --targets docs/synthetic.md`."
+        "docs/synthetic.md is out of date: run "
+        "`.venv/bin/mkdeal synth --targets docs/synthetic.md`."
     )
     assert {target.area for _, target in all_targets()} == {"Milton Keynes", "England"}
