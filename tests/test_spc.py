@@ -458,3 +458,46 @@ def test_batch_matches_single_series():
         single = spc(months(30), y[i], improvement="decrease", target=0.5)
         assert list(single.point_type) == list(batch.point_type[i])
         assert single.facets[None].variation_icon == batch.variation_icon[i]
+
+
+def test_target_with_neutral_direction_refused():
+    with pytest.raises(UserError, match="target needs an improvement direction"):
+        spc(months(20), RNORM_123, improvement="neutral", target=0.5)
+
+
+def test_faceted_series_equals_each_facet_alone():
+    """Facets given interleaved and out of order, with per-facet rebases and targets, give
+    the same figures as charting each facet by itself."""
+    rng = np.random.default_rng(5)
+    dates = list(months(30))
+    chosen = {"North": (["2021-06-01"], 10.0), "South": ([], 12.0), None: (["2021-01-01"], 9.0)}
+    rows = [(d, label, rng.normal(10, 2)) for d in dates for label in chosen]
+    rng.shuffle(rows)
+    together = spc(
+        [r[0] for r in rows],
+        [r[2] for r in rows],
+        facets=[r[1] for r in rows],
+        improvement="increase",
+        rebase_dates={label: rebase for label, (rebase, _) in chosen.items()},
+        target={label: target for label, (_, target) in chosen.items()},
+    )
+    for label, (rebase, target) in chosen.items():
+        mine = [r for r in rows if r[1] == label]
+        alone = spc(
+            [r[0] for r in mine],
+            [r[2] for r in mine],
+            improvement="increase",
+            rebase_dates=rebase,
+            target=target,
+        )
+        where = np.asarray([r[1] == label for r in rows])
+        np.testing.assert_allclose(together.upper_limit[where], alone.upper_limit)
+        assert list(together.point_type[where]) == list(alone.point_type)
+        assert list(together.segment[where]) == list(alone.segment)
+        assert alone.segment.max() == (1 if rebase else 0)
+        summary, single = together.facets[label], alone.facets[None]
+        assert (summary.variation_icon, summary.assurance_icon) == (
+            single.variation_icon,
+            single.assurance_icon,
+        )
+        assert summary.mean == pytest.approx(single.mean, rel=1e-12)

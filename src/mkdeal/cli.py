@@ -564,6 +564,195 @@ def serve(runtime: Runtime, host: str, port: int) -> None:
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, server_header=False)
 
 
+_SPC_FORMATS = ("json", "csv", "svg", "png")
+
+
+def _spc_format(output_format: str | None, out: Path | None) -> str:
+    """The --format given, else the --out file's suffix, else json."""
+    if output_format:
+        return output_format
+    if out is not None:
+        suffix = out.suffix.lower().lstrip(".")
+        if suffix in _SPC_FORMATS:
+            return suffix
+        raise UserError(
+            f"The output format cannot be told from {out.name}; give --format "
+            f"({', '.join(_SPC_FORMATS)}) or end the file name in one of them."
+        )
+    return "json"
+
+
+@cli.command("spc")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--date-col", required=True, help="The column of dates (YYYY-MM-DD).")
+@click.option("--value-col", required=True, help="The column of values; a blank cell is a gap.")
+@click.option("--facet-col", help="A column splitting the file into separate charts.")
+@click.option(
+    "--improvement",
+    type=click.Choice(["increase", "decrease", "neutral"]),
+    required=True,
+    help="Which way is better; neutral if neither.",
+)
+@click.option("--target", type=float, help="A target, for the assurance icon.")
+@click.option(
+    "--rebase",
+    "rebase",
+    type=DateType(),
+    multiple=True,
+    help="Start new limits at the period holding this date. Repeat for several.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["mdc", "plotthedots"]),
+    default="mdc",
+    show_default=True,
+    help="mdc: NHS England's Making Data Count tool; plotthedots: NHSRplotthedots 0.2.2.",
+)
+@click.option("--run-length", type=click.Choice(["6", "7"]), default="7", show_default=True)
+@click.option(
+    "--baseline-points",
+    type=click.IntRange(12, None),
+    help="Fix each segment's limits on its first N points (12 or more).",
+)
+@click.option(
+    "--minimum-points",
+    type=click.IntRange(2, None),
+    default=12,
+    show_default=True,
+    help="Fewer points than this in a segment give trial limits and no icons.",
+)
+@click.option(
+    "--freq",
+    type=click.Choice(["auto", "day", "week", "month", "quarter", "year"]),
+    default="auto",
+    show_default=True,
+    help="The period each date names; auto infers it from the dates.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(_SPC_FORMATS),
+    help="json (default), csv, svg or png; without it, the --out file's suffix decides.",
+)
+@click.option(
+    "--out",
+    "--output",
+    "out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The file to write; without it, standard output.",
+)
+@click.option("--title", default="", help="The chart's title.")
+def spc_command(
+    file: Path,
+    date_col: str,
+    value_col: str,
+    facet_col: str | None,
+    improvement: str,
+    target: float | None,
+    rebase: tuple[date, ...],
+    mode: str,
+    run_length: str,
+    baseline_points: int | None,
+    minimum_points: int,
+    freq: str,
+    output_format: str | None,
+    out: Path | None,
+    title: str,
+) -> None:
+    """Chart a dated series in NHS England's Making Data Count SPC style.
+
+    Reads FILE (CSV with a header row) and writes, per point, the mean, process limits,
+    two-sigma band and point type, and, per facet, the variation and assurance icons.
+    JSON holds "points" and a "summary" per facet; CSV holds the points (icons are in
+    JSON only); SVG and PNG draw the chart.
+
+    \b
+    Example:
+      mkdeal spc examples/spc/handovers.csv --date-col month --value-col percent \\
+        --improvement decrease --target 5 --format png --out handovers.png
+    """
+    from mkdeal.spc import spc
+    from mkdeal.spc.export import point_records, points_frame, summary_records
+    from mkdeal.spc.series_file import FREQUENCIES, read_series_csv
+
+    chosen = _spc_format(output_format, out)
+    if chosen == "png" and out is None and sys.stdout.isatty():
+        raise UserError("A PNG cannot be shown in a terminal; give --out FILE.png.")
+    series = read_series_csv(
+        file, date_col=date_col, value_col=value_col, facet_col=facet_col, freq=freq
+    )
+    result = spc(
+        series.dates,
+        series.values,
+        improvement=improvement,
+        target=target,
+        rebase_dates=list(rebase),
+        baseline_points=baseline_points,
+        mode=mode,
+        run_length=int(run_length),
+        minimum_points=minimum_points,
+        facets=series.facets,
+        freq=FREQUENCIES[series.freq],
+    )
+    for note in series.notes:
+        click.echo(f"Note: {note}", err=True)
+
+    payload: str | bytes
+    if chosen == "json":
+        document = {
+            "file": str(file),
+            "settings": {
+                "improvement": improvement,
+                "target": target,
+                "rebase": [d.isoformat() for d in rebase],
+                "mode": mode,
+                "run_length": int(run_length),
+                "baseline_points": baseline_points,
+                "minimum_points": minimum_points,
+                "freq": series.freq,
+            },
+            "notes": series.notes,
+            "summary": summary_records(result, target),
+            "points": point_records(result, series.dates),
+        }
+        payload = json.dumps(document, indent=2) + "\n"
+    elif chosen == "csv":
+        frame = points_frame(result, series.dates)
+        if facet_col is None:
+            frame = frame.drop(columns="facet")
+        payload = frame.to_csv(index=False, lineterminator="\n")
+    else:
+        from mkdeal.spc.chart import spc_chart, to_png, to_svg
+
+        chart = spc_chart(
+            result,
+            improvement=improvement,
+            title=title or file.stem.replace("_", " "),
+            value_title=value_col.replace("_", " "),
+            target=target,
+        )
+        payload = to_svg(chart) if chosen == "svg" else to_png(chart)
+
+    if out is None:
+        if isinstance(payload, bytes):
+            sys.stdout.buffer.write(payload)
+        else:
+            click.echo(payload, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(payload, bytes):
+        out.write_bytes(payload)
+    else:
+        out.write_text(payload, encoding="utf-8")
+    shown = len(result.facets)
+    click.echo(
+        f"Wrote {chosen.upper()} of {len(series.values)} points"
+        + (f" in {shown} facets" if facet_col else "")
+        + f" to {out}.",
+        err=True,
+    )
+
+
 @cli.group()
 def users() -> None:
     """People who sign in: add, list, disable, grant and revoke roles."""

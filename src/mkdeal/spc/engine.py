@@ -130,11 +130,18 @@ class BatchResult:
         return names[self.assurance_icon_code + 1]
 
 
-def _check_options(improvement, mode, run_length, baseline_points, minimum_points) -> None:
+def _check_options(
+    improvement, mode, run_length, baseline_points, minimum_points, has_target=False
+) -> None:
     if improvement not in _DIRECTION:
         raise UserError(
             f"The improvement direction {improvement!r} is not known; "
             "use increase, decrease or neutral."
+        )
+    if improvement == "neutral" and has_target:
+        raise UserError(
+            "A target needs an improvement direction: on a neutral measure nothing passes or "
+            "fails it. Give the direction (increase or decrease), or leave the target out."
         )
     if mode not in ("mdc", "plotthedots"):
         raise UserError(f"The SPC mode {mode!r} is not known; use mdc or plotthedots.")
@@ -166,6 +173,7 @@ def spc_batch(
     pads shorter rows. Each row is one segment: callers split rebased series into rows.
     ``target`` is one value or one per row (NaN for none).
     """
+    # A target on a neutral row gives no assurance icon, as NHSRplotthedots; `spc` refuses it.
     _check_options(improvement, mode, run_length, baseline_points, minimum_points)
     y = np.asarray(values, dtype=float)
     if y.ndim != 2:
@@ -336,7 +344,9 @@ def spc(
     ``mode`` "mdc" follows NHS England's Making Data Count tool (since November 2023);
     "plotthedots" follows NHSRplotthedots 0.2.2. See `mkdeal.spc` for the differences.
     """
-    _check_options(improvement, mode, run_length, baseline_points, minimum_points)
+    _check_options(
+        improvement, mode, run_length, baseline_points, minimum_points, target is not None
+    )
     y = np.asarray(values, dtype=float)
     periods = _ordinals(dates, freq)
     if len(periods) != len(y):
@@ -347,72 +357,92 @@ def spc(
     ends = None if period_ends is None else _ordinals(period_ends, freq).asi8
     ordinal = periods.asi8
 
-    rows: list[np.ndarray] = []
-    row_targets: list[float] = []
-    placements: list[tuple[np.ndarray, int, np.ndarray]] = []  # (positions, row, columns)
-    segment = np.zeros(len(y), dtype=int)
-    last_row: dict[Hashable, int] = {}
-    for label in pd.unique(facet):
-        positions = np.flatnonzero(facet == label) if label is not None else np.arange(len(y))
-        positions = positions[np.argsort(ordinal[positions], kind="stable")]
-        ords = ordinal[positions]
-        named = "" if label is None else f" in {label}"
-        repeated = np.flatnonzero(np.diff(ords) == 0)
-        if repeated.size:
-            raise UserError(
-                f"There are two values for {periods[positions[repeated[0]]]}{named}; "
-                "give one value per period."
-            )
-        if ends is not None:
-            overlap = np.flatnonzero(ords[1:] <= ends[positions[:-1]])
-            if overlap.size:
-                raise UserError(
-                    f"The period starting {periods[positions[overlap[0] + 1]]}{named} "
-                    "overlaps the one before; SPC needs periods that do not overlap "
-                    "(not rolling figures)."
-                )
-        rebases = np.sort(_ordinals(list(_per_facet(rebase_dates, label, ())), freq).asi8)
-        facet_segment = np.searchsorted(rebases, ords, side="right")
-        segment[positions] = facet_segment
-        for seg in np.unique(facet_segment):
-            in_seg = facet_segment == seg
-            seg_ords = ords[in_seg]
-            row = np.full(seg_ords[-1] - seg_ords[0] + 1, np.nan)
-            row[seg_ords - seg_ords[0]] = y[positions[in_seg]]
-            placements.append((positions[in_seg], len(rows), seg_ords - seg_ords[0]))
-            last_row[label] = len(rows)
-            rows.append(row)
-            facet_target = _per_facet(target, label, None)
-            row_targets.append(np.nan if facet_target is None else float(facet_target))
+    # Sort by facet (in order of first appearance), then period; all set-based.
+    if facets is None:
+        codes, labels = np.zeros(len(y), dtype=np.intp), [None]
+    else:
+        codes, found = pd.factorize(facet, use_na_sentinel=False)
+        labels = [None if pd.isna(label) else label for label in found]
+    code_of = {label: i for i, label in enumerate(labels)}
+    order = np.lexsort((ordinal, codes))
+    code, ords = codes[order], ordinal[order]
+    same_facet = np.diff(code) == 0
 
-    width = max((len(r) for r in rows), default=0)
-    grid = np.full((len(rows), width), np.nan)
-    for i, row in enumerate(rows):
-        grid[i, : len(row)] = row
+    def _named(position: int) -> str:
+        label = labels[code[position]]
+        return "" if label is None else f" in {label}"
+
+    repeated = np.flatnonzero(same_facet & (np.diff(ords) == 0))
+    if repeated.size:
+        first = repeated[0]
+        raise UserError(
+            f"There are two values for {periods[order[first]]}{_named(first)}; "
+            "give one value per period."
+        )
+    if ends is not None:
+        overlap = np.flatnonzero(same_facet & (ords[1:] <= ends[order][:-1]))
+        if overlap.size:
+            first = overlap[0] + 1
+            raise UserError(
+                f"The period starting {periods[order[first]]}{_named(first)} overlaps the "
+                "one before; SPC needs periods that do not overlap (not rolling figures)."
+            )
+
+    # Segments: a rebase starts one at the first period on or after its date.
+    seg = np.zeros(len(y), dtype=int)
+    if isinstance(rebase_dates, Mapping):
+        for label, dates_for_facet in rebase_dates.items():
+            if label not in code_of:
+                continue
+            mine = code == code_of[label]
+            rebases = np.sort(_ordinals(list(dates_for_facet), freq).asi8)
+            seg[mine] = np.searchsorted(rebases, ords[mine], side="right")
+    elif len(rebase_dates):
+        rebases = np.sort(_ordinals(list(rebase_dates), freq).asi8)
+        seg = np.searchsorted(rebases, ords, side="right")
+    segment = np.empty(len(y), dtype=int)
+    segment[order] = seg
+
+    # One batch row per facet and segment, one column per period from the row's first.
+    starts = np.r_[True, (np.diff(code) != 0) | (np.diff(seg) != 0)] if len(y) else np.array([])
+    row = np.cumsum(starts) - 1
+    first_of_row = np.flatnonzero(starts)
+    column = ords - ords[first_of_row][row] if len(y) else ords
+    rows = len(first_of_row)
+    width = int(column.max()) + 1 if len(y) else 0
+    grid = np.full((rows, width), np.nan)
+    grid[row, column] = y[order]
+    row_code = code[first_of_row]
+    if isinstance(target, Mapping):
+        by_code = np.asarray(
+            [np.nan if target.get(label) is None else float(target[label]) for label in labels],
+            dtype=float,
+        )
+        row_targets = by_code[row_code] if rows else np.empty(0)
+    else:
+        row_targets = np.full(rows, np.nan if target is None else float(target))
     batch = spc_batch(
         grid,
         improvement=improvement,
-        target=np.asarray(row_targets, dtype=float),
+        target=row_targets,
         baseline_points=baseline_points,
         mode=mode,
         run_length=run_length,
         minimum_points=minimum_points,
     )
 
-    per_point = {
-        name: np.full(len(y), np.nan)
-        for name in ("mean", "lower_limit", "upper_limit", "lower_near", "upper_near")
-    }
-    trial = np.zeros(len(y), dtype=bool)
-    point_type = np.full(len(y), POINT_TYPES[0], dtype=object)
-    types = batch.point_type
-    for positions, row, columns in placements:
-        for name, array in per_point.items():
-            array[positions] = getattr(batch, name)[row]
-        trial[positions] = batch.trial_limits[row]
-        point_type[positions] = types[row, columns]
+    per_point = {}
+    for name in ("mean", "lower_limit", "upper_limit", "lower_near", "upper_near"):
+        per_point[name] = np.empty(len(y))
+        per_point[name][order] = getattr(batch, name)[row]
+    trial = np.empty(len(y), dtype=bool)
+    trial[order] = batch.trial_limits[row]
+    point_type = np.empty(len(y), dtype=object)
+    point_type[order] = np.asarray(POINT_TYPES, dtype=object)[batch.point_type_code[row, column]]
     # A NaN value is a gap: no point to type.
     point_type[np.isnan(y)] = None
+    # Each facet's summary comes from its last row (its last segment).
+    last_row = {labels[c]: r for r, c in enumerate(row_code)}
 
     variation, assurance = batch.variation_icon, batch.assurance_icon
     summaries = {
