@@ -318,3 +318,9 @@ def test_chart_refuses_too_many_facets():
     result = spc(dates, np.arange(len(dates), dtype=float), improvement="increase", facets=facets)
     with pytest.raises(UserError, match="at most 60"):
         spc_chart(result, improvement="increase")
+
+
+def test_rebase_outside_the_series_is_said(capsys, cli_env):
+    document = run_json(capsys, [*HANDOVERS, "--rebase", "2023-04-20"])
+    assert any("rebase date 2023-04-20" in note for note in document["notes"])
+    assert {p["segment"] for p in document["points"]} == {0}

@@ -608,7 +608,13 @@ def _spc_format(output_format: str | None, out: Path | None) -> str:
     show_default=True,
     help="mdc: NHS England's Making Data Count tool; plotthedots: NHSRplotthedots 0.2.2.",
 )
-@click.option("--run-length", type=click.Choice(["6", "7"]), default="7", show_default=True)
+@click.option(
+    "--run-length",
+    type=click.Choice(["6", "7"]),
+    default="7",
+    show_default=True,
+    help="Points in a shift or trend (7: six rises in a row make a trend).",
+)
 @click.option(
     "--baseline-points",
     type=click.IntRange(12, None),
@@ -668,8 +674,9 @@ def spc_command(
 
     \b
     Example:
-      mkdeal spc examples/spc/handovers.csv --date-col month --value-col percent \\
-        --improvement decrease --target 5 --format png --out handovers.png
+      mkdeal spc examples/spc/handovers.csv --date-col month \\
+        --value-col percent_over_30_minutes --improvement decrease \\
+        --target 15 --out handovers.png
     """
     from mkdeal.spc import spc
     from mkdeal.spc.export import point_records, points_frame, summary_records
@@ -694,6 +701,18 @@ def spc_command(
         facets=series.facets,
         freq=FREQUENCIES[series.freq],
     )
+    import pandas as pd
+
+    def period(day: date):
+        return pd.Period(day, freq=FREQUENCIES[series.freq])
+
+    first, last = period(min(series.dates)), period(max(series.dates))
+    for day in rebase:
+        if not first < period(day) <= last:
+            series.notes.append(
+                f"The rebase date {day} is not after the first period ({first}) and within "
+                f"the last ({last}), so it starts no new limits."
+            )
     for note in series.notes:
         click.echo(f"Note: {note}", err=True)
 

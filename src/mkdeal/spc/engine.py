@@ -400,6 +400,10 @@ def spc(
     elif len(rebase_dates):
         rebases = np.sort(_ordinals(list(rebase_dates), freq).asi8)
         seg = np.searchsorted(rebases, ords, side="right")
+    if len(y):
+        # Number each facet's segments from 0, whatever rebases fall before its start.
+        facet_start = np.r_[True, np.diff(code) != 0]
+        seg = seg - seg[np.flatnonzero(facet_start)][np.cumsum(facet_start) - 1]
     segment = np.empty(len(y), dtype=int)
     segment[order] = seg
 
