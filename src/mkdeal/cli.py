@@ -529,13 +529,20 @@ def synth(
     if then_load:
         from mkdeal.datasets.load import load_file
 
+        from mkdeal.datasets import get_dataset
+        from mkdeal.datasets.staging import Period
+
         for name, source in synthetic.SOURCES.items():
+            # The generator made every period from start to end in full, so the loads
+            # declare that span: a quiet first or last day is a zero, not a gap.
+            dataset = get_dataset(name)
             result = load_file(
                 settings,
                 name,
                 out / f"{name}.csv",
                 source=source,
                 as_of=runtime.as_of,
+                period=Period(start, end) if dataset.period_column else None,
                 agreement="synthetic",
                 purpose="planning",
             )
@@ -770,6 +777,304 @@ def spc_command(
         + f" to {out}.",
         err=True,
     )
+
+
+@cli.group()
+def measures() -> None:
+    """The Deal's progress measures: definitions, figures, SPC charts."""
+
+
+@measures.command("list")
+@output_format_option("table")
+def measures_list(output_format: str) -> None:
+    """List the registered measures with their definitions and versions."""
+    from mkdeal.measures import MEASURES
+
+    if output_format == "json":
+        click.echo(json.dumps([m.describe() for m in MEASURES.values()], indent=2))
+        return
+    for measure in MEASURES.values():
+        target = ""
+        if measure.target is not None:
+            shown = measure.target.value * (100 if measure.unit == "%" else 1)
+            target = (
+                f"; {measure.target.kind} {shown:g}{measure.unit if measure.unit == '%' else ''}"
+            )
+        click.echo(f"{measure.id}  (v{measure.version}, {measure.value_type}, {measure.unit})")
+        click.echo(f"    {measure.title}; better: {measure.improvement}{target}")
+        click.echo(f"    Follows: {measure.definition.name} [{measure.definition.version}]")
+        click.echo(f"    Breakdowns: {', '.join(measure.breakdowns) or 'none'}")
+
+
+_POLICY_OPTION = click.option(
+    "--policy",
+    type=click.Choice(["nhs", "opensafely", "none"]),
+    default="nhs",
+    show_default=True,
+    help="Disclosure control: nhs (1-7 suppressed, others to the nearest 5) for anything "
+    "shared; opensafely for research exports; none for analysts only.",
+)
+
+
+def _compute_measures(runtime, measure_ids, start, end, by, frequencies, policy):
+    from mkdeal.measures import MEASURES, get_measure
+    from mkdeal.measures.disclosure import control
+    from mkdeal.measures.engine import compute
+    from mkdeal.warehouse import open_warehouse_for_writing
+
+    chosen = [get_measure(m) for m in measure_ids] if measure_ids else list(MEASURES.values())
+    with open_warehouse_for_writing(runtime.settings, purpose="compute measures") as backend:
+        frame = compute(
+            backend,
+            chosen,
+            frequencies=frequencies,
+            breakdowns=by,
+            start=start,
+            end=end,
+            progress=lambda message: click.echo(message, err=True),
+        )
+    if policy != "none":
+        frame = control(frame, policy).frame
+    return chosen, frame
+
+
+@measures.command("compute")
+@click.option("--measure", "measure_ids", multiple=True, help="A measure id; repeat. Default: all.")
+@click.option("--from", "start", type=DateType(), help="Only periods starting on or after this.")
+@click.option("--to", "end", type=DateType(), help="Only periods ending on or before this.")
+@click.option(
+    "--by",
+    multiple=True,
+    type=click.Choice(
+        ["imd_decile", "imd_quintile", "age_band", "sex", "ethnic_group", "pcn", "site"]
+    ),
+    help="A breakdown as well as the total; repeat for several.",
+)
+@click.option(
+    "--frequency",
+    "frequencies",
+    multiple=True,
+    type=click.Choice(["day", "week", "month", "quarter", "financial_year", "rolling_12_months"]),
+    help="Period length; repeat for several. Default: month.",
+)
+@_POLICY_OPTION
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "csv", "json", "parquet"]),
+    default="table",
+    show_default=True,
+)
+@click.option(
+    "--out",
+    "--output",
+    "out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The file to write (needed for parquet); default standard output.",
+)
+@click.pass_obj
+def measures_compute(
+    runtime: Runtime,
+    measure_ids: tuple[str, ...],
+    start: date | None,
+    end: date | None,
+    by: tuple[str, ...],
+    frequencies: tuple[str, ...],
+    policy: str,
+    output_format: str,
+    out: Path | None,
+) -> None:
+    """Compute measures from the warehouse: one row per measure, period and group.
+
+    A period some source has not sent in full is a gap and has no row; a loaded period
+    with no events is a zero. Figures pass disclosure control (--policy nhs) unless
+    --policy none is given, which is for analysts' eyes only.
+    """
+    if output_format == "parquet" and out is None:
+        raise UserError("Parquet is binary; give --out FILE.parquet.")
+    _, frame = _compute_measures(
+        runtime, measure_ids, start, end, by, frequencies or ("month",), policy
+    )
+    frame = frame.copy()
+    for column in ("period_start", "period_end"):
+        frame[column] = frame[column].map(lambda d: d.isoformat())
+    if output_format == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), out)
+        click.echo(f"Wrote {len(frame):,} results to {out}.", err=True)
+        return
+    if output_format == "json":
+        text = frame.to_json(orient="records", indent=2) + "\n"
+    elif output_format == "csv":
+        text = frame.to_csv(index=False, lineterminator="\n")
+    else:
+        text = _results_table(frame)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {len(frame):,} results to {out}.", err=True)
+
+
+def _results_table(frame) -> str:
+    """Results for reading: "*" is suppressed by disclosure control, "-" has no value."""
+    if frame.empty:
+        return "No results: no loads cover a whole period for these measures.\n"
+
+    def shown(value, suppressed, percent=False, whole=False):
+        if value != value:  # NaN
+            return "*" if suppressed else "-"
+        if percent:
+            return f"{value * 100:.1f}%"
+        return f"{value:,.0f}" if whole else f"{value:,.4g}"
+
+    flag = {name: frame.get(f"{name}_suppressed") for name in ("numerator", "denominator", "value")}
+    lines = [
+        f"{'measure':<38} {'period':<22} {'group':<26} {'num':>7} {'den':>7} {'value':>9}  95% CI"
+    ]
+    for i, row in enumerate(frame.itertuples(index=False)):
+        hidden = {k: bool(v.iloc[i]) if v is not None else False for k, v in flag.items()}
+        percent = row.value_type == "proportion"
+        group = "all" if row.breakdown == "all" else f"{row.breakdown}={row.group}"
+        denominator = (
+            ""
+            if row.value_type == "count"
+            else shown(row.denominator, hidden["denominator"], whole=True)
+        )
+        interval = ""
+        if row.lower == row.lower:
+            interval = f"{shown(row.lower, False, percent)} to {shown(row.upper, False, percent)}"
+        lines.append(
+            f"{row.measure_id:<38} {row.period_start}..{row.period_end:<10} {group:<26} "
+            f"{shown(row.numerator, hidden['numerator'], whole=True):>7} {denominator:>7} "
+            f"{shown(row.value, hidden['value'], percent):>9}  {interval}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+@measures.command("spc")
+@click.argument("measure_id")
+@click.option(
+    "--frequency",
+    type=click.Choice(["day", "week", "month", "quarter", "financial_year"]),
+    default="month",
+    show_default=True,
+)
+@click.option(
+    "--by",
+    type=click.Choice(
+        ["imd_decile", "imd_quintile", "age_band", "sex", "ethnic_group", "pcn", "site"]
+    ),
+    help="One chart per group of this breakdown (default: the total).",
+)
+@click.option("--from", "start", type=DateType(), help="Only periods starting on or after this.")
+@click.option("--to", "end", type=DateType(), help="Only periods ending on or before this.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["json", "csv", "svg", "png"]),
+    help="json (default), csv, svg or png; without it, the --out suffix decides.",
+)
+@click.option("--out", "--output", "out", type=click.Path(path_type=Path, dir_okay=False))
+@click.pass_obj
+def measures_spc(
+    runtime: Runtime,
+    measure_id: str,
+    frequency: str,
+    by: str | None,
+    start: date | None,
+    end: date | None,
+    output_format: str | None,
+    out: Path | None,
+) -> None:
+    """A measure's series through the SPC engine (unrounded figures: for analysts)."""
+    import pandas as pd
+
+    from mkdeal.measures.periods import SPC_FREQ
+    from mkdeal.spc import spc
+    from mkdeal.spc.export import point_records, points_frame, summary_records
+
+    chosen = _spc_format(output_format, out)
+    (measure,), frame = _compute_measures(
+        runtime, (measure_id,), start, end, (by,) if by else (), (frequency,), "none"
+    )
+    frame = frame[frame["breakdown"] == (by or "all")]
+    if frame.empty:
+        raise UserError(
+            f"There are no {frequency} figures for {measure_id}: no loads cover a whole period."
+        )
+    frame = frame.sort_values(["breakdown_version", "group", "period_start"])
+    scale = 100 if measure.value_type == "proportion" and measure.unit == "%" else 1
+    facets = None
+    if by:
+        facets = (
+            frame["group"]
+            if frame["breakdown_version"].eq("").all()
+            else frame["breakdown_version"] + " " + frame["group"]
+        ).tolist()
+    target = None
+    if measure.target is not None and measure.improvement != "neutral":
+        target = measure.target.value * scale
+    dates = list(frame["period_start"])
+    result = spc(
+        pd.to_datetime(frame["period_start"]),
+        frame["value"].to_numpy(dtype=float) * scale,
+        improvement=measure.improvement,
+        target=target,
+        facets=facets,
+        freq=SPC_FREQ[frequency],
+    )
+    payload: str | bytes
+    if chosen == "json":
+        payload = (
+            json.dumps(
+                {
+                    "measure": measure.describe(),
+                    "frequency": frequency,
+                    "breakdown": by or "all",
+                    "scale": scale,
+                    "summary": summary_records(result, target),
+                    "points": point_records(result, dates),
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+    elif chosen == "csv":
+        payload = points_frame(result, dates).to_csv(index=False, lineterminator="\n")
+    else:
+        from mkdeal.spc.chart import spc_chart, to_png, to_svg
+
+        chart = spc_chart(
+            result,
+            improvement=measure.improvement,
+            title=measure.title,
+            value_title=measure.unit,
+            target=target,
+        )
+        payload = to_svg(chart) if chosen == "svg" else to_png(chart)
+    _write_payload(payload, out)
+
+
+def _write_payload(payload: str | bytes, out: Path | None) -> None:
+    if out is None:
+        if isinstance(payload, bytes):
+            if sys.stdout.isatty():
+                raise UserError("A PNG cannot be shown in a terminal; give --out FILE.png.")
+            sys.stdout.buffer.write(payload)
+        else:
+            click.echo(payload, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(payload, bytes):
+        out.write_bytes(payload)
+    else:
+        out.write_text(payload, encoding="utf-8")
+    click.echo(f"Wrote {out}.", err=True)
 
 
 @cli.group()

@@ -81,7 +81,10 @@ class StepRegistry:
 
 def default_registry() -> StepRegistry:
     """The product's steps. Each part registers its own here as it is built."""
+    from mkdeal.measures.refresh import STEP as refresh_measures
+
     registry = StepRegistry()
+    registry.register(refresh_measures)
     return registry
 
 

@@ -1,0 +1,156 @@
+"""How a progress measure is written: a small declarative definition over the contracts.
+
+A measure names the datasets it reads and gives three pure-ibis functions:
+
+- ``units(tables)``: one row per counted unit (an arrival, a referral), with a column
+  ``when`` (a timestamp in the source's local time, or a date) that places the unit in a
+  period. ``when`` is the period placeholder: the engine assigns units to days, weeks,
+  months, quarters and financial years itself, in one pass, instead of filtering per
+  period. A unit may carry ``person_id`` (for the person breakdowns) and ``site``.
+- ``numerator(units)`` and ``denominator(units)``: a boolean (counted or not) or a number
+  per unit, summed over a period. A count has no denominator. For a mean, median or
+  total the numerator is the value and the denominator counts the records.
+
+No backend-specific SQL, no pandas: the same definition runs on DuckDB, PostgreSQL and
+Spark through ibis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+import ibis
+
+ValueType = Literal["proportion", "count", "rate", "mean", "median", "total"]
+Improvement = Literal["increase", "decrease", "neutral"]
+Frequency = Literal["day", "week", "month", "quarter", "financial_year", "rolling_12_months"]
+
+VALUE_TYPES = ("proportion", "count", "rate", "mean", "median", "total")
+FREQUENCIES = ("day", "week", "month", "quarter", "financial_year", "rolling_12_months")
+# Breakdowns a unit with a person_id supports, through the residents and deprivation data.
+PERSON_BREAKDOWNS = ("imd_decile", "imd_quintile", "age_band", "sex", "ethnic_group", "pcn")
+BREAKDOWNS = (*PERSON_BREAKDOWNS, "site")
+
+Tables = Mapping[str, ibis.Table]
+UnitsFunction = Callable[[Tables], ibis.Table]
+ValueFunction = Callable[[ibis.Table], ibis.Value]
+
+
+@dataclass(frozen=True)
+class NationalDefinition:
+    """The published definition a measure follows."""
+
+    name: str
+    version: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Target:
+    """A target (agreed locally) or an ambition (set nationally), with its source."""
+
+    value: float
+    kind: Literal["target", "ambition"]
+    source: str
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One progress measure. See the module docstring for `units`, `numerator`, `denominator`.
+
+    ``version`` changes whenever the numbers a definition gives could change; every
+    result carries it. ``value_type`` decides the confidence interval: Wilson score for a
+    proportion, exact Poisson for a count or rate, t for a mean; none for a median or a
+    total. A proportion's value is a fraction (0.25), shown as per cent when ``unit`` is
+    "%". A rate is numerator / denominator x ``multiplier``.
+    """
+
+    id: str
+    title: str
+    priority: str
+    value_type: ValueType
+    unit: str
+    improvement: Improvement
+    definition: NationalDefinition
+    datasets: tuple[str, ...]
+    units: UnitsFunction
+    numerator: ValueFunction
+    denominator: ValueFunction | None
+    version: str
+    frequency: Frequency = "month"
+    breakdowns: tuple[str, ...] = ()
+    target: Target | None = None
+    multiplier: float = 1.0
+    caveats: tuple[str, ...] = ()
+    written_by: str = ""
+    checked_by: str = ""
+    next_review: date | None = None
+    description: str = ""
+    companions: tuple[str, ...] = field(default=())  # ids of measures shown beside it
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.value_type not in VALUE_TYPES:
+            problems.append(f"value type {self.value_type!r} is not one of {VALUE_TYPES}")
+        if self.value_type == "count" and self.denominator is not None:
+            problems.append("a count has no denominator")
+        if self.value_type != "count" and self.denominator is None:
+            problems.append(f"a {self.value_type} needs a denominator")
+        unknown = [b for b in self.breakdowns if b not in BREAKDOWNS]
+        if unknown:
+            problems.append(f"breakdowns {unknown} are not among {BREAKDOWNS}")
+        if self.frequency not in FREQUENCIES:
+            problems.append(f"frequency {self.frequency!r} is not one of {FREQUENCIES}")
+        if problems:
+            raise ValueError(f"Measure {self.id!r}: " + "; ".join(problems) + ".")
+
+    @property
+    def additive(self) -> bool:
+        """Whether period figures are sums of daily ones (everything but a median)."""
+        return self.value_type != "median"
+
+    def describe(self) -> dict:
+        """The definition as plain data, for listings, JSON and the published snapshot."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "priority": self.priority,
+            "value_type": self.value_type,
+            "unit": self.unit,
+            "improvement": self.improvement,
+            "target": None if self.target is None else self.target.value,
+            "target_kind": None if self.target is None else self.target.kind,
+            "target_source": None if self.target is None else self.target.source,
+            "definition_name": self.definition.name,
+            "definition_version": self.definition.version,
+            "definition_url": self.definition.url,
+            "version": self.version,
+            "frequency": self.frequency,
+            "datasets": list(self.datasets),
+            "breakdowns": list(self.breakdowns),
+            "multiplier": self.multiplier,
+            "caveats": list(self.caveats),
+            "written_by": self.written_by,
+            "checked_by": self.checked_by,
+            "next_review": None if self.next_review is None else self.next_review.isoformat(),
+            "description": self.description,
+            "companions": list(self.companions),
+        }
+
+
+def local_time(table: ibis.Table, column: str) -> ibis.Value:
+    """A stored UTC timestamp moved to the source's local wall-clock time.
+
+    Loads keep each timestamp in UTC with the source's offset (DESIGN.md, "Time"); adding
+    the offset back gives the Europe/London time that reporting days and months use. The
+    result is still typed as UTC, so take `.date()` of it, never convert it again.
+    """
+    return table[column] + table[f"{column}_utc_offset_minutes"].as_interval("m")
+
+
+def seconds_between(table: ibis.Table, start: str, end: str) -> ibis.Value:
+    """Whole seconds from `start` to `end`, computed in UTC (so clock changes are real)."""
+    return table[end].epoch_seconds() - table[start].epoch_seconds()

@@ -1,0 +1,451 @@
+"""One engine for every measure: any warehouse, any periods, any breakdowns.
+
+For each measure the engine asks the warehouse one query: the measure's units, joined to
+the person attributes when a person breakdown is wanted, summed by day and by every
+wanted attribute at once. Everything else (weeks, months, quarters, financial years,
+rolling 12 months, each breakdown's margins, zero-filling, values and intervals) is
+arithmetic on that small table, because numerators and denominators are sums. A median
+is not a sum, so a median measure asks one query per frequency and breakdown instead.
+
+Gaps and zeros (DESIGN.md, "Loads"): a period for which some source of some dataset the
+measure reads has no load covering the whole period is a gap, and has no row; a covered
+period with no units is a zero (a count of 0; a proportion of 0/0 has no value).
+
+The result is one long, tidy table (`RESULT_COLUMNS`): one row per measure, frequency,
+period, breakdown (with its version, for deprivation) and group.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from mkdeal.datasets import DATASETS
+from mkdeal.errors import UserError
+from mkdeal.measures import stats
+from mkdeal.measures.breakdowns import (
+    UNKNOWN,
+    age_band_expr,
+    decile_column,
+    person_attributes,
+    quintile,
+)
+from mkdeal.measures.definition import FREQUENCIES, PERSON_BREAKDOWNS, Measure
+from mkdeal.measures.periods import (
+    candidate_periods,
+    covered,
+    period_starts,
+    spans_from_manifests,
+)
+
+log = logging.getLogger(__name__)
+
+LOADS_TABLE = "_loads"
+DEFAULT_FREQUENCIES = ("month", "quarter", "financial_year", "rolling_12_months")
+RESULT_COLUMNS = (
+    "measure_id",
+    "version",
+    "value_type",
+    "frequency",
+    "period_start",
+    "period_end",
+    "overlapping",
+    "breakdown",
+    "breakdown_version",
+    "group",
+    "numerator",
+    "denominator",
+    "value",
+    "lower",
+    "upper",
+    "multiplier",
+    "load_ids",
+)
+_SUMS = ("numerator", "denominator", "records", "total_of_squares")
+
+
+def warehouse_tables(backend: ibis.BaseBackend) -> dict[str, ibis.Table]:
+    """The dataset tables the warehouse holds (a dataset never loaded has none)."""
+    present = set(backend.list_tables())
+    return {name: backend.table(name) for name in DATASETS if name in present}
+
+
+def load_manifests(backend: ibis.BaseBackend) -> list[dict]:
+    if LOADS_TABLE not in backend.list_tables():
+        return []
+    loads = backend.table(LOADS_TABLE)
+    return (
+        loads.select("load_id", "dataset", "source", "period_start", "period_end", "status")
+        .to_pyarrow()
+        .to_pylist()
+    )
+
+
+def compute(
+    backend: ibis.BaseBackend,
+    measures: Sequence[Measure],
+    *,
+    frequencies: Sequence[str] = DEFAULT_FREQUENCIES,
+    breakdowns: Sequence[str] = (),
+    start: date | None = None,
+    end: date | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """Every measure for every covered period of each frequency, overall and by each
+    breakdown a measure supports; periods must start on or after `start` and end on or
+    before `end`. One row per measure, period, breakdown and group."""
+    unknown = [f for f in frequencies if f not in FREQUENCIES]
+    if unknown:
+        raise UserError(f"The frequency {unknown[0]!r} is not known; use {', '.join(FREQUENCIES)}.")
+    tables = warehouse_tables(backend)
+    spans = spans_from_manifests(load_manifests(backend))
+    person_wanted = any(b in PERSON_BREAKDOWNS for b in breakdowns)
+    versions = _imd_versions(tables) if person_wanted else []
+    people = person_attributes(tables, versions) if person_wanted else None
+    ready = []
+    for measure in measures:
+        if any(name not in tables for name in measure.datasets):
+            log.info("No data loaded for %s; it has no results.", measure.id)
+        else:
+            ready.append(measure)
+    # Measures over the same units share one query (the handover measures are seven).
+    batches: dict[tuple, list[Measure]] = {}
+    for measure in ready:
+        wanted = tuple(b for b in breakdowns if b in measure.breakdowns)
+        key = (measure.units, measure.additive, wanted) if measure.additive else (measure.id,)
+        batches.setdefault(key, []).append(measure)
+    frames = []
+    done = 0
+    for batch in batches.values():
+        done += len(batch)
+        if progress:
+            progress(f"[{done}/{len(ready)}] {', '.join(m.id for m in batch)}")
+        wanted = [b for b in breakdowns if b in batch[0].breakdowns]
+        frames.extend(
+            _compute_batch(batch, tables, spans, people, versions, frequencies, wanted, start, end)
+        )
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame({name: [] for name in RESULT_COLUMNS})
+    return pd.concat(frames, ignore_index=True)[list(RESULT_COLUMNS)]
+
+
+def _imd_versions(tables) -> list[str]:
+    if "area_deprivation" not in tables:
+        return []
+    areas = tables["area_deprivation"]
+    return sorted(areas.select("imd_version").distinct().to_pyarrow()["imd_version"].to_pylist())
+
+
+def _units(batch: Sequence[Measure], tables, people, wanted: Sequence[str]) -> ibis.Table:
+    """The batch's units with each measure's numerator and denominator as columns."""
+    units = batch[0].units(tables)
+    when = units["when"]
+    columns = {"_day": when if when.type().is_date() else when.date()}
+    for i, measure in enumerate(batch):
+        columns[f"_n{i}"] = _as_number(measure.numerator(units))
+        columns[f"_d{i}"] = (
+            _as_number(measure.denominator(units)) if measure.denominator else ibis.literal(0)
+        )
+    units = units.mutate(**columns)
+    if people is not None and any(b in PERSON_BREAKDOWNS for b in wanted):
+        units = units.left_join(people, units.person_id == people.person_id)
+        if "age_band" in wanted:
+            units = units.mutate(_age_band=age_band_expr(units._day, units.birth_month))
+    return units
+
+
+def _as_number(value: ibis.Value) -> ibis.Value:
+    if value.type().is_boolean():
+        # PostgreSQL will not cast a boolean to bigint; a null (unknown) counts as not met.
+        return ibis.ifelse(value.fill_null(False), 1, 0).cast("int64")
+    return value.fill_null(0)
+
+
+def _group_columns(wanted: Sequence[str], versions: Sequence[str], has_people: bool) -> list[str]:
+    columns = []
+    if "site" in wanted:
+        columns.append("site")
+    if has_people:
+        for name, column in (("sex", "sex"), ("ethnic_group", "ethnic_group"), ("pcn", "pcn")):
+            if name in wanted:
+                columns.append(column)
+        if "age_band" in wanted:
+            columns.append("_age_band")
+        if "imd_decile" in wanted or "imd_quintile" in wanted:
+            columns.extend(decile_column(v) for v in versions)
+    return columns
+
+
+def _covers(measure, spans, frequencies, start, end) -> dict:
+    """Each frequency's covered periods for this measure, with their load ids."""
+    measure_spans = [s for s in spans if s.dataset in measure.datasets]
+    if not measure_spans:
+        return {}
+    first = min(s.start for s in measure_spans)
+    last = max(s.end for s in measure_spans)
+    covers = {}
+    for frequency in frequencies:
+        if frequency == "rolling_12_months" and not measure.additive:
+            continue  # a median of rolling periods is not a sum of months
+        periods = [
+            p
+            for p in candidate_periods(first, last, frequency)
+            if (start is None or p[0] >= start) and (end is None or p[1] <= end)
+        ]
+        cover = covered(periods, measure_spans, measure.datasets)
+        if cover:
+            covers[frequency] = cover
+    return covers
+
+
+def _compute_batch(batch, tables, spans, people, versions, frequencies, wanted, start, end):
+    units = _units(batch, tables, people, wanted)
+    group_columns = _group_columns(wanted, versions, people is not None)
+    covers = [_covers(m, spans, frequencies, start, end) for m in batch]
+    if not any(covers):
+        return []
+    breakdowns = list(_breakdown_groups(wanted, versions, people is not None))
+    if not batch[0].additive:
+        (measure,), (cover,) = batch, covers
+        rows = [
+            _median_by_period(units, frequency, periods, breakdown, version).assign(
+                breakdown=breakdown, breakdown_version=version
+            )
+            for breakdown, version, _ in breakdowns
+            for frequency, periods in cover.items()
+        ]
+        return [_finish(pd.concat(rows, ignore_index=True), measure)] if rows else []
+    # One query: every measure's sums by day and by every wanted attribute together.
+    sums = {"records": units.count()}
+    for i, measure in enumerate(batch):
+        sums[f"_n{i}"] = units[f"_n{i}"].sum()
+        sums[f"_d{i}"] = units[f"_d{i}"].sum()
+        if measure.value_type == "mean":
+            sums[f"_q{i}"] = (units[f"_n{i}"] * units[f"_n{i}"]).sum()
+    fine = units.group_by(["_day", *group_columns]).aggregate(**sums).to_pyarrow().to_pandas()
+    fine["_day"] = pd.to_datetime(fine["_day"])
+    value_columns = list(sums)
+    results = [[] for _ in batch]
+    # Each day's period start, worked out once per distinct day and frequency.
+    days = pd.DatetimeIndex(fine["_day"].unique()).sort_values()
+    frequencies_used = {f for cover in covers for f in cover}
+    period_of = {
+        f: pd.Series(
+            period_starts(
+                pd.Series(days), "month" if f == "rolling_12_months" else f
+            ).dt.date.values,
+            index=days,
+        )
+        for f in frequencies_used
+    }
+    for breakdown, version, groups in breakdowns:
+        # This breakdown's margin by day, for every measure at once, then by period.
+        daily = fine[value_columns].groupby([fine["_day"], groups(fine).rename("group")]).sum()
+        day_index = daily.index.get_level_values("_day")
+        labels = sorted(set(daily.index.get_level_values("group"))) or ["all"]
+        for frequency in frequencies_used:
+            starts = period_of[frequency].loc[day_index].to_numpy()
+            by_period = daily.groupby(
+                [starts, daily.index.get_level_values("group")], sort=True
+            ).sum()
+            by_period.index.names = ["period_start", "group"]
+            for i in range(len(batch)):
+                cover = covers[i].get(frequency)
+                if not cover:
+                    continue
+                mine = pd.DataFrame(
+                    {
+                        "numerator": by_period[f"_n{i}"],
+                        "denominator": by_period[f"_d{i}"],
+                        "records": by_period["records"],
+                        "total_of_squares": by_period.get(f"_q{i}", 0),
+                    }
+                )
+                table = _by_period(mine, frequency, cover, labels)
+                table["breakdown"] = breakdown
+                table["breakdown_version"] = version
+                results[i].append(table)
+    return [
+        _finish(pd.concat(tables_, ignore_index=True), measure)
+        for measure, tables_ in zip(batch, results, strict=True)
+        if tables_
+    ]
+
+
+def _finish(result: pd.DataFrame, measure: Measure) -> pd.DataFrame:
+    result["measure_id"] = measure.id
+    result["version"] = measure.version
+    result["value_type"] = measure.value_type
+    result["frequency"] = result["frequency"].astype(str)
+    result["overlapping"] = result["frequency"] == "rolling_12_months"
+    result["multiplier"] = measure.multiplier
+    return _with_values(result, measure)
+
+
+def _breakdown_groups(wanted, versions, has_people):
+    """(breakdown, version, function from the fine table to each row's group)."""
+    yield "all", "", lambda fine: pd.Series("all", index=fine.index)
+    for breakdown in wanted:
+        if breakdown == "site":
+            yield breakdown, "", lambda fine: _text(fine["site"])
+        elif not has_people:
+            continue
+        elif breakdown in ("sex", "ethnic_group", "pcn"):
+            yield breakdown, "", lambda fine, c=breakdown: _text(fine[c])
+        elif breakdown == "age_band":
+            yield breakdown, "", lambda fine: _text(fine["_age_band"])
+        elif breakdown in ("imd_decile", "imd_quintile"):
+            for version in versions:
+                column = decile_column(version)
+                if breakdown == "imd_decile":
+                    yield breakdown, version, lambda fine, c=column: _text(fine[c])
+                else:
+                    yield breakdown, version, lambda fine, c=column: _text(fine[c], quintile)
+
+
+def _label(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _text(values: pd.Series, relabel=None) -> pd.Series:
+    """Group labels as text (a missing value is Unknown), worked out once per distinct
+    value rather than once per row."""
+    codes, uniques = pd.factorize(values)
+    labels = [_label(u) for u in uniques]
+    if relabel is not None:
+        labels = [relabel(label) for label in labels]
+    table = np.asarray([*labels, UNKNOWN], dtype=object)  # code -1 (missing) -> Unknown
+    return pd.Series(table[codes], index=values.index)
+
+
+def _by_period(sums: pd.DataFrame, frequency: str, cover: dict, labels) -> pd.DataFrame:
+    """Covered periods from sums by (period start, group): a group with no units in a
+    covered period is a zero; an uncovered period is dropped (a gap)."""
+    if frequency == "rolling_12_months":
+        return _rolling(sums, cover, labels)
+    index = pd.MultiIndex.from_product(
+        [[p[0] for p in cover], labels], names=["period_start", "group"]
+    )
+    table = sums.reindex(index, fill_value=0).reset_index()
+    ends = {p[0]: p[1] for p in cover}
+    table["period_end"] = table["period_start"].map(ends)
+    table["load_ids"] = table["period_start"].map({p[0]: " ".join(ids) for p, ids in cover.items()})
+    table["frequency"] = frequency
+    return table
+
+
+def _rolling(monthly: pd.DataFrame, cover: dict, labels) -> pd.DataFrame:
+    """Rolling 12-month sums from monthly sums. Every month of a covered rolling period is
+    covered, so a month with no row there is a zero."""
+    first = min(p[0] for p in cover)
+    last = max(p[1] for p in cover)
+    months = list(pd.period_range(first, last, freq="M").start_time.date)
+    index = pd.MultiIndex.from_product([months, labels], names=["period_start", "group"])
+    wide = monthly.reindex(index, fill_value=0).unstack("group")
+    rolled = wide.rolling(12).sum()
+    ends = {pd.Timestamp(p[1]).to_period("M").start_time.date(): p for p in cover}
+    picked = rolled.loc[list(ends)].stack("group", future_stack=True).reset_index()
+    picked["period_start"], picked["period_end"] = zip(
+        *(ends[m] for m in picked["period_start"]), strict=True
+    )
+    picked["load_ids"] = picked["period_start"].map(
+        {p[0]: " ".join(ids) for p, ids in cover.items()}
+    )
+    picked["frequency"] = "rolling_12_months"
+    return picked
+
+
+def _period_start_expr(day: ibis.Value, frequency: str) -> ibis.Value:
+    """The period start of a date, in ibis (for the median path)."""
+    if frequency == "day":
+        return day
+    if frequency == "week":
+        return day - day.day_of_week.index().as_interval("D")
+    if frequency == "month":
+        return day.truncate("M")
+    if frequency == "quarter":
+        return day.truncate("Q")
+    year = ibis.ifelse(day.month() >= 4, day.year(), day.year() - 1)
+    return ibis.date(year, 4, 1)
+
+
+def _median_by_period(units, frequency, cover, breakdown, version) -> pd.DataFrame:
+    if breakdown != "all":
+        raise UserError(f"Medians by {breakdown} are not built yet; ask for them overall.")
+    counted = units.filter(units._den > 0)
+    grouped = (
+        counted.mutate(_period=_period_start_expr(counted._day, frequency).cast("date"))
+        .group_by("_period")
+        .aggregate(
+            numerator=counted._num.median(),
+            denominator=counted._den.sum(),
+            records=counted.count(),
+        )
+        .to_pandas()
+    )
+    grouped["_period"] = pd.to_datetime(grouped["_period"]).dt.date
+    by_start = grouped.set_index("_period")
+    rows = []
+    for (first, last), ids in cover.items():
+        found = by_start.loc[first] if first in by_start.index else None
+        rows.append(
+            {
+                "period_start": first,
+                "period_end": last,
+                "group": "all",
+                "numerator": np.nan,
+                "_median": np.nan if found is None else float(found["numerator"]),
+                "denominator": 0 if found is None else int(found["denominator"]),
+                "records": 0 if found is None else int(found["records"]),
+                "total_of_squares": np.nan,
+                "load_ids": " ".join(ids),
+                "frequency": frequency,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _with_values(result: pd.DataFrame, measure: Measure) -> pd.DataFrame:
+    """Value and 95% interval for each row, by the measure's value type."""
+    num = result["numerator"].to_numpy(dtype=float)
+    den = result["denominator"].to_numpy(dtype=float)
+    kind = measure.value_type
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "proportion":
+            value = np.where(den > 0, num / den, np.nan)
+            lower, upper = stats.wilson(num, den)
+        elif kind == "count":
+            value = num
+            lower, upper = stats.exact_poisson(num)
+            result["denominator"] = np.nan
+        elif kind == "rate":
+            value = np.where(den > 0, num / den * measure.multiplier, np.nan)
+            lower, upper = stats.exact_poisson(num, den, measure.multiplier)
+        elif kind == "mean":
+            value = np.where(den > 0, num / den, np.nan)
+            lower, upper = stats.mean_interval(
+                num, result["total_of_squares"].to_numpy(dtype=float), den
+            )
+        else:  # median (its numerator is the median) or total: no interval
+            value = num if kind == "total" else result["_median"].to_numpy(dtype=float)
+            lower = upper = np.full(len(result), np.nan)
+    result["value"] = value
+    result["lower"] = lower
+    result["upper"] = upper
+    return result
+
+
+def breakdown_choices(measures: Iterable[Measure]) -> list[str]:
+    """Every breakdown at least one of `measures` supports."""
+    seen: list[str] = []
+    for measure in measures:
+        seen.extend(b for b in measure.breakdowns if b not in seen)
+    return seen

@@ -1,0 +1,109 @@
+"""What a snapshot holds for the measures, from the engine's results. Pure: no I/O.
+
+For every result: the unrounded figures (`measure_results`, for analysts), the figures
+under each disclosure policy (`measure_results_nhs`, `measure_results_opensafely`), and
+the SPC output of every series that does not overlap (`measure_spc` per point and
+`measure_spc_summary` per series), so that pages never recompute. SPC runs on the
+unrounded values, as NHS England's Making Data Count does; pages that show a chart to
+people without the analyst's permission must plot the controlled values against these
+limits (a later issue: the dashboard).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+import pyarrow as pa
+
+from mkdeal.measures.definition import Measure
+from mkdeal.measures.disclosure import control
+from mkdeal.measures.periods import SPC_FREQ
+from mkdeal.spc import spc
+from mkdeal.spc.export import points_frame
+
+SERIES_KEYS = ("measure_id", "frequency", "breakdown", "breakdown_version", "group")
+PUBLISHED_POLICIES = ("nhs", "opensafely")
+
+
+def spc_tables(results: pd.DataFrame, measures: Mapping[str, Measure]):
+    """Per-point SPC and per-series summaries of every series that does not overlap."""
+    points, summaries = [], []
+    usable = results[~results["overlapping"].astype(bool)]
+    for (measure_id, frequency), frame in usable.groupby(["measure_id", "frequency"], sort=True):
+        measure = measures.get(measure_id)
+        if measure is None:
+            continue
+        frame = frame.sort_values(["breakdown", "breakdown_version", "group", "period_start"])
+        labels = (
+            frame["breakdown"] + "|" + frame["breakdown_version"] + "|" + frame["group"]
+        ).tolist()
+        target = (
+            None
+            if measure.target is None or measure.improvement == "neutral"
+            else measure.target.value
+        )
+        result = spc(
+            pd.to_datetime(frame["period_start"]),
+            frame["value"].to_numpy(dtype=float),
+            improvement=measure.improvement,
+            target=target,
+            facets=labels,
+            freq=SPC_FREQ[frequency],
+        )
+        # spc keeps the order it was given, so its rows line up with `frame`'s.
+        table = points_frame(result, list(frame["period_start"])).drop(columns=["facet", "date"])
+        keys = frame[[*SERIES_KEYS, "period_start"]].reset_index(drop=True)
+        points.append(pd.concat([keys, table.reset_index(drop=True)], axis=1))
+        for label, summary in result.facets.items():
+            breakdown, version, group = label.split("|", 2)
+            summaries.append(
+                {
+                    "measure_id": measure_id,
+                    "frequency": frequency,
+                    "breakdown": breakdown,
+                    "breakdown_version": version,
+                    "group": group,
+                    "points": summary.points,
+                    "mean": summary.mean,
+                    "lower_process_limit": summary.lower_limit,
+                    "upper_process_limit": summary.upper_limit,
+                    "target": target,
+                    "trial_limits": summary.trial_limits,
+                    "variation_icon": summary.variation_icon,
+                    "assurance_icon": summary.assurance_icon,
+                }
+            )
+    point_frame = pd.concat(points, ignore_index=True) if points else pd.DataFrame()
+    return point_frame, pd.DataFrame(summaries)
+
+
+def publication_tables(
+    results: pd.DataFrame, measures: Mapping[str, Measure]
+) -> dict[str, pa.Table]:
+    """Every measure table a snapshot holds, as Arrow tables."""
+    results = results.drop(columns=["fingerprint"], errors="ignore").reset_index(drop=True)
+    tables = {
+        "measure_definitions": pa.Table.from_pylist(
+            [_flat(measure.describe()) for measure in measures.values()]
+        ),
+        "measure_results": _arrow(results),
+    }
+    for policy in PUBLISHED_POLICIES:
+        tables[f"measure_results_{policy}"] = _arrow(control(results, policy).frame)
+    points, summaries = spc_tables(results, measures)
+    tables["measure_spc"] = _arrow(points)
+    tables["measure_spc_summary"] = _arrow(summaries)
+    return tables
+
+
+def _flat(description: dict) -> dict:
+    """Lists as text joined by "; ", so every definition has the same simple columns."""
+    return {
+        key: "; ".join(value) if isinstance(value, list) else value
+        for key, value in description.items()
+    }
+
+
+def _arrow(frame: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
