@@ -527,9 +527,8 @@ def synth(
             progress=click.echo,
         )
     if then_load:
-        from mkdeal.datasets.load import load_file
-
         from mkdeal.datasets import get_dataset
+        from mkdeal.datasets.load import load_file
         from mkdeal.datasets.staging import Period
 
         for name, source in synthetic.SOURCES.items():
