@@ -15,6 +15,10 @@ demo: install  ## run everything on embedded defaults (data in ./data), ending w
 	$(MKDEAL) synth --load
 	$(MKDEAL) loads
 	$(MKDEAL) run-due --dry-run
+	$(MKDEAL) run-due
+	$(MKDEAL) measures list
+	$(MKDEAL) measures compute --measure flow.handovers_over_30_minutes \
+		--measure flow.ucr_two_hour_response --from 2025-04-01
 	$(MKDEAL) config
 	$(MKDEAL) users add demo-admin --name "Demo administrator" --organisation QHG \
 		--role administrator --generate-password --exist-ok

@@ -98,8 +98,12 @@ def test_packaged_deal_system_flow_progress_measures_kept(deal):
         assert phrase in measures
 
 
-def test_packaged_deal_measure_ids_empty_until_registry(deal):
-    assert all(p.measure_ids == () for p in deal.priorities)
+def test_packaged_deal_measure_ids_are_registered(deal):
+    from mkdeal.measures import MEASURES
+
+    linked = [m for p in deal.priorities for m in p.measure_ids]
+    assert "flow.handovers_over_30_minutes" in linked
+    assert all(m in MEASURES for m in linked)
 
 
 def test_deal_models_frozen(deal):

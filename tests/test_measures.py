@@ -255,3 +255,43 @@ def test_refresh_publishes_and_recomputes_only_what_loads_touched(loaded, tmp_pa
         "flow.ucr_two_hour_response",
         "flow.ucr_referrals_without_clock",
     }
+
+
+def test_cli_measures_list_compute_and_spc(loaded, cli_env, capsys, tmp_path):
+    import json
+
+    from mkdeal.cli import main
+
+    assert main(["measures", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "flow.ucr_two_hour_response" in listing and "ambition 70%" in listing
+
+    assert main(["measures", "compute", "--measure", "flow.handovers_over_30_minutes"]) == 0
+    table = capsys.readouterr().out
+    # Under the default nhs policy 3 of 5 is suppressed: "*", never the small numbers.
+    october = next(line for line in table.splitlines() if "2024-10-01" in line)
+    assert "*" in october and " 3 " not in october and "60.0%" not in october
+
+    args = ["measures", "compute", "--measure", "flow.handovers_over_30_minutes"]
+    assert main([*args, "--policy", "none", "--format", "json", "--by", "site"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    overall = [r for r in rows if r["breakdown"] == "all" and r["period_start"] == "2024-10-01"]
+    assert overall[0]["numerator"] == 3 and overall[0]["value"] == pytest.approx(0.6)
+    assert {r["breakdown"] for r in rows} == {"all", "site"}
+
+    out = tmp_path / "results.parquet"
+    assert main([*args, "--format", "parquet", "--out", str(out)]) == 0
+    assert out.stat().st_size > 0
+    assert main([*args, "--format", "parquet"]) == 2
+    assert "give --out" in capsys.readouterr().err
+
+    chart = tmp_path / "ucr.svg"
+    assert main(["measures", "spc", "flow.ucr_two_hour_response", "--out", str(chart)]) == 0
+    assert chart.read_text().startswith("<svg")
+    assert main(["measures", "spc", "flow.ucr_two_hour_response", "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["summary"][0]["trial_limits"] is True  # two months: trial limits
+    assert [p["value"] for p in document["points"]] == [50.0, 100.0]  # per cent
+
+    assert main(["measures", "compute", "--measure", "flow.nothing"]) == 2
+    assert "There is no measure 'flow.nothing'" in capsys.readouterr().err
