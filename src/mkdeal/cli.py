@@ -689,8 +689,6 @@ def spc_command(
     from mkdeal.spc.series_file import FREQUENCIES, read_series_csv
 
     chosen = _spc_format(output_format, out)
-    if chosen == "png" and out is None and sys.stdout.isatty():
-        raise UserError("A PNG cannot be shown in a terminal; give --out FILE.png.")
     series = read_series_csv(
         file, date_col=date_col, value_col=value_col, facet_col=facet_col, freq=freq
     )
@@ -758,24 +756,8 @@ def spc_command(
         )
         payload = to_svg(chart) if chosen == "svg" else to_png(chart)
 
-    if out is None:
-        if isinstance(payload, bytes):
-            sys.stdout.buffer.write(payload)
-        else:
-            click.echo(payload, nl=False)
-        return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(payload, bytes):
-        out.write_bytes(payload)
-    else:
-        out.write_text(payload, encoding="utf-8")
-    shown = len(result.facets)
-    click.echo(
-        f"Wrote {chosen.upper()} of {len(series.values)} points"
-        + (f" in {shown} facets" if facet_col else "")
-        + f" to {out}.",
-        err=True,
-    )
+    facets = f" in {len(result.facets)} facets" if facet_col else ""
+    _write_payload(payload, out, f"{chosen.upper()} of {len(series.values)} points{facets}")
 
 
 @cli.group()
@@ -1059,7 +1041,8 @@ def measures_spc(
     _write_payload(payload, out)
 
 
-def _write_payload(payload: str | bytes, out: Path | None) -> None:
+def _write_payload(payload: str | bytes, out: Path | None, what: str = "") -> None:
+    """Write to `out`, or to standard output (never a PNG to a terminal)."""
     if out is None:
         if isinstance(payload, bytes):
             if sys.stdout.isatty():
@@ -1073,7 +1056,7 @@ def _write_payload(payload: str | bytes, out: Path | None) -> None:
         out.write_bytes(payload)
     else:
         out.write_text(payload, encoding="utf-8")
-    click.echo(f"Wrote {out}.", err=True)
+    click.echo(f"Wrote {what + ' ' if what else ''}to {out}.", err=True)
 
 
 @cli.group()

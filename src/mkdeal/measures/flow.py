@@ -205,20 +205,26 @@ def _within_two_hours(units: ibis.Table) -> ibis.Value:
     return units.clock_seconds <= 2 * 60 * 60
 
 
-UCR_TWO_HOUR_RESPONSE = Measure(
-    id="flow.ucr_two_hour_response",
-    title="Two-hour urgent community response referrals seen within two hours",
+_UCR_COMMON = dict(
     priority=PRIORITY,
-    value_type="proportion",
-    unit="%",
-    improvement="increase",
     definition=UCR_DEFINITION,
     datasets=("ucr_referrals",),
     units=ucr_units,
-    numerator=_within_two_hours,
-    denominator=lambda units: units.clock_seconds.notnull(),
     version="1.0",
     breakdowns=PERSON_BREAKDOWNS,
+    written_by=WRITTEN_BY,
+    checked_by=NOT_CHECKED,
+    next_review=NEXT_REVIEW,
+)
+
+UCR_TWO_HOUR_RESPONSE = Measure(
+    id="flow.ucr_two_hour_response",
+    title="Two-hour urgent community response referrals seen within two hours",
+    value_type="proportion",
+    unit="%",
+    improvement="increase",
+    numerator=_within_two_hours,
+    denominator=lambda units: units.clock_seconds.notnull(),
     target=Target(
         0.70,
         "ambition",
@@ -236,29 +242,19 @@ UCR_TWO_HOUR_RESPONSE = Measure(
         "less, divided by those with a submitted clock, by the month the clock stopped."
     ),
     companions=("flow.ucr_referrals_without_clock",),
-    written_by=WRITTEN_BY,
-    checked_by=NOT_CHECKED,
-    next_review=NEXT_REVIEW,
+    **_UCR_COMMON,
 )
 
 UCR_WITHOUT_CLOCK = Measure(
     id="flow.ucr_referrals_without_clock",
     title="Two-hour UCR referrals with no submitted clock",
-    priority=PRIORITY,
     value_type="count",
     unit="referrals",
     improvement="decrease",
-    definition=UCR_DEFINITION,
-    datasets=("ucr_referrals",),
-    units=ucr_units,
     numerator=lambda units: units.clock_seconds.isnull(),
     denominator=None,
-    version="1.0",
-    breakdowns=PERSON_BREAKDOWNS,
     description="Referrals needing a two-hour response with a clock start or stop missing.",
-    written_by=WRITTEN_BY,
-    checked_by=NOT_CHECKED,
-    next_review=NEXT_REVIEW,
+    **_UCR_COMMON,
 )
 
 MEASURES = (
