@@ -906,12 +906,12 @@ def _results_table(frame) -> str:
     if frame.empty:
         return "No results: no loads cover a whole period for these measures.\n"
 
-    def shown(value, suppressed, percent=False, whole=False):
+    def shown(value, suppressed, percent=False, whole=False, places=1):
         if value != value:  # NaN
             return "*" if suppressed else "-"
         if percent:
             return f"{value * 100:.1f}%"
-        return f"{value:,.0f}" if whole else f"{value:,.4g}"
+        return f"{value:,.0f}" if whole else f"{value:,.{places}f}"
 
     flag = {name: frame.get(f"{name}_suppressed") for name in ("numerator", "denominator", "value")}
     lines = [
@@ -932,7 +932,8 @@ def _results_table(frame) -> str:
         lines.append(
             f"{row.measure_id:<38} {row.period_start}..{row.period_end:<10} {group:<26} "
             f"{shown(row.numerator, hidden['numerator'], whole=True):>7} {denominator:>7} "
-            f"{shown(row.value, hidden['value'], percent):>9}  {interval}"
+            f"{shown(row.value, hidden['value'], percent, row.value_type == 'count'):>9}  "
+            f"{interval}"
         )
     return "\n".join(lines) + "\n"
 
