@@ -146,8 +146,8 @@ def test_unknown_policy_names_the_policies():
 def test_bad_tables_are_refused():
     with pytest.raises(UserError, match="no column upper"):
         control(figures(("count", 3, NAN)).drop(columns="upper"), "nhs")
-    with pytest.raises(UserError, match="value_type ratio"):
-        control(figures(("count", 3, NAN)).assign(value_type="ratio"), "nhs")
+    with pytest.raises(UserError, match="value_type odds"):
+        control(figures(("count", 3, NAN)).assign(value_type="odds"), "nhs")
     with pytest.raises(UserError, match="negative count"):
         control(figures(("count", -3, NAN)), "nhs")
 

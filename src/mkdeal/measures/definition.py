@@ -24,15 +24,37 @@ from typing import Literal
 
 import ibis
 
-ValueType = Literal["proportion", "count", "rate", "mean", "median", "total"]
+ValueType = Literal[
+    "proportion", "count", "rate", "mean", "median", "total", "ratio", "daily_mean", "percentile"
+]
 Improvement = Literal["increase", "decrease", "neutral"]
 Frequency = Literal["day", "week", "month", "quarter", "financial_year", "rolling_12_months"]
 
-VALUE_TYPES = ("proportion", "count", "rate", "mean", "median", "total")
+VALUE_TYPES = (
+    "proportion",
+    "count",
+    "rate",
+    "mean",
+    "median",
+    "total",
+    "ratio",
+    "daily_mean",
+    "percentile",
+)
 FREQUENCIES = ("day", "week", "month", "quarter", "financial_year", "rolling_12_months")
 # Breakdowns a unit with a person_id supports, through the residents and deprivation data.
 PERSON_BREAKDOWNS = ("imd_decile", "imd_quintile", "age_band", "sex", "ethnic_group", "pcn")
-BREAKDOWNS = (*PERSON_BREAKDOWNS, "site")
+# Breakdowns by a column of the units themselves, where a measure's units carry it.
+UNIT_BREAKDOWNS = (
+    "site",
+    "provider",
+    "treatment_function",
+    "pathway",
+    "delay_reason",
+    "los_band",
+    "ready_band",
+)
+BREAKDOWNS = (*PERSON_BREAKDOWNS, *UNIT_BREAKDOWNS)
 
 Tables = Mapping[str, ibis.Table]
 UnitsFunction = Callable[[Tables], ibis.Table]
@@ -90,6 +112,16 @@ class Measure:
     next_review: date | None = None
     description: str = ""
     companions: tuple[str, ...] = field(default=())  # ids of measures shown beside it
+    # A snapshot measure counts a census (RTT waiting lists): only months are computed,
+    # from the last census in each month, because censuses cannot be added up.
+    snapshot: bool = False
+    # A per-day measure (the discharge sitrep) reports means over every calendar day of a
+    # period: its numerator and denominator sums are divided by the period's days.
+    per_day: bool = False
+    # A percentile measure estimates `percentile` of a distribution from weekly bands:
+    # `bands(units)` is each unit's band (0 holds days 0-7, k holds days 7k+1 to 7k+7).
+    bands: ValueFunction | None = None
+    percentile: float | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -97,8 +129,12 @@ class Measure:
             problems.append(f"value type {self.value_type!r} is not one of {VALUE_TYPES}")
         if self.value_type == "count" and self.denominator is not None:
             problems.append("a count has no denominator")
-        if self.value_type != "count" and self.denominator is None:
+        if self.value_type not in ("count", "percentile", "daily_mean") and not self.denominator:
             problems.append(f"a {self.value_type} needs a denominator")
+        if (self.value_type == "percentile") != (self.bands is not None):
+            problems.append("a percentile needs bands, and only a percentile has them")
+        if self.value_type == "percentile" and not 0 < (self.percentile or 0) < 1:
+            problems.append("a percentile needs a percentile between 0 and 1")
         unknown = [b for b in self.breakdowns if b not in BREAKDOWNS]
         if unknown:
             problems.append(f"breakdowns {unknown} are not among {BREAKDOWNS}")
@@ -109,8 +145,8 @@ class Measure:
 
     @property
     def additive(self) -> bool:
-        """Whether period figures are sums of daily ones (everything but a median)."""
-        return self.value_type != "median"
+        """Whether period figures are sums of daily ones (all but medians and percentiles)."""
+        return self.value_type not in ("median", "percentile")
 
     def describe(self) -> dict:
         """The definition as plain data, for listings, JSON and the published snapshot."""
@@ -138,6 +174,9 @@ class Measure:
             "next_review": None if self.next_review is None else self.next_review.isoformat(),
             "description": self.description,
             "companions": list(self.companions),
+            "snapshot": self.snapshot,
+            "per_day": self.per_day,
+            "percentile": self.percentile,
         }
 
 

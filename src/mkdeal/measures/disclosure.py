@@ -48,7 +48,20 @@ POLICY_DESCRIPTIONS = {
         "count is rounded to the nearest 5."
     ),
 }
-VALUE_TYPES = ("proportion", "count", "rate", "mean", "median", "total")
+# Ratios of daily means, daily means and percentiles are summaries, like means: shown only
+# over more than SMALL records (for a daily mean, its days; for a ratio, the mean
+# denominator).
+VALUE_TYPES = (
+    "proportion",
+    "count",
+    "rate",
+    "mean",
+    "median",
+    "total",
+    "ratio",
+    "daily_mean",
+    "percentile",
+)
 REQUIRED_COLUMNS = (
     "measure_id",
     "value_type",

@@ -35,7 +35,12 @@ from mkdeal.measures.breakdowns import (
     person_attributes,
     quintile,
 )
-from mkdeal.measures.definition import FREQUENCIES, PERSON_BREAKDOWNS, Measure
+from mkdeal.measures.definition import (
+    FREQUENCIES,
+    PERSON_BREAKDOWNS,
+    UNIT_BREAKDOWNS,
+    Measure,
+)
 from mkdeal.measures.periods import (
     candidate_periods,
     covered,
@@ -168,9 +173,7 @@ def _as_number(value: ibis.Value) -> ibis.Value:
 
 
 def _group_columns(wanted: Sequence[str], versions: Sequence[str], has_people: bool) -> list[str]:
-    columns = []
-    if "site" in wanted:
-        columns.append("site")
+    columns = [b for b in UNIT_BREAKDOWNS if b in wanted]
     if has_people:
         for name, column in (("sex", "sex"), ("ethnic_group", "ethnic_group"), ("pcn", "pcn")):
             if name in wanted:
@@ -193,6 +196,8 @@ def _covers(measure, spans, frequencies, start, end) -> dict:
     for frequency in frequencies:
         if frequency == "rolling_12_months" and not measure.additive:
             continue  # a median of rolling periods is not a sum of months
+        if measure.snapshot and frequency != "month":
+            continue  # censuses cannot be added up: months only
         periods = [
             p
             for p in candidate_periods(first, last, frequency)
@@ -211,6 +216,9 @@ def _compute_batch(batch, tables, spans, people, versions, frequencies, wanted, 
     if not any(covers):
         return []
     breakdowns = list(_breakdown_groups(wanted, versions, people is not None))
+    if batch[0].value_type == "percentile":
+        (measure,), (cover,) = batch, covers
+        return [_finish(_percentiles(measure, units, group_columns, breakdowns, cover), measure)]
     if not batch[0].additive:
         (measure,), (cover,) = batch, covers
         rows = [
@@ -279,6 +287,15 @@ def _compute_batch(batch, tables, spans, people, versions, frequencies, wanted, 
 
 
 def _finish(result: pd.DataFrame, measure: Measure) -> pd.DataFrame:
+    if measure.per_day:
+        # Means over every calendar day of the period, weekends included.
+        days = (
+            pd.to_datetime(result["period_end"]) - pd.to_datetime(result["period_start"])
+        ).dt.days.to_numpy(dtype=float) + 1
+        result["numerator"] = result["numerator"] / days
+        result["denominator"] = (
+            days if measure.value_type == "daily_mean" else (result["denominator"] / days)
+        )
     result["measure_id"] = measure.id
     result["version"] = measure.version
     result["value_type"] = measure.value_type
@@ -292,8 +309,8 @@ def _breakdown_groups(wanted, versions, has_people):
     """(breakdown, version, function from the fine table to each row's group)."""
     yield "all", "", lambda fine: pd.Series("all", index=fine.index)
     for breakdown in wanted:
-        if breakdown == "site":
-            yield breakdown, "", lambda fine: _text(fine["site"])
+        if breakdown in UNIT_BREAKDOWNS:
+            yield breakdown, "", lambda fine, c=breakdown: _text(fine[c])
         elif not has_people:
             continue
         elif breakdown in ("sex", "ethnic_group", "pcn"):
@@ -413,6 +430,70 @@ def _median_by_period(units, frequency, cover, breakdown, version) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
+def _percentiles(measure, units, group_columns, breakdowns, cover) -> pd.DataFrame:
+    """A percentile of each period and group, estimated from weekly band counts.
+
+    As NHS England's RTT statistics estimate the median and 92nd percentile wait: within
+    the band where the cumulative count first reaches p x N, interpolate linearly, taking
+    the units as spread evenly across the band. Band k spans weeks k to k+1, so the result
+    is in weeks; a percentile inside band 0 is p x N / n0 weeks.
+    """
+    fine = (
+        units.mutate(_band=measure.bands(units))
+        .group_by(["_day", "_band", *group_columns])
+        .aggregate(records=units.count())
+        .to_pyarrow()
+        .to_pandas()
+    )
+    fine["_day"] = pd.to_datetime(fine["_day"])
+    rows = []
+    for breakdown, version, groups in breakdowns:
+        starts = period_starts(fine["_day"], "month").dt.date
+        sums = fine.groupby([starts.rename("period_start"), groups(fine).rename("group"), "_band"])[
+            "records"
+        ].sum()
+        wide = sums.unstack("_band", fill_value=0)
+        labels = sorted(set(wide.index.get_level_values("group"))) or ["all"]
+        index = pd.MultiIndex.from_product(
+            [[p[0] for p in cover], labels], names=["period_start", "group"]
+        )
+        wide = wide.reindex(index, fill_value=0)
+        counts = wide.to_numpy(dtype=float)
+        bands = wide.columns.to_numpy(dtype=float)
+        table = wide.index.to_frame(index=False)
+        table["records"] = counts.sum(axis=1)
+        table["_percentile"] = _band_percentile(counts, bands, measure.percentile)
+        table["numerator"] = np.nan
+        table["denominator"] = table["records"]
+        table["total_of_squares"] = np.nan
+        table["period_end"] = table["period_start"].map({p[0]: p[1] for p in cover})
+        table["load_ids"] = table["period_start"].map(
+            {p[0]: " ".join(ids) for p, ids in cover.items()}
+        )
+        table["frequency"] = "month"
+        table["breakdown"] = breakdown
+        table["breakdown_version"] = version
+        rows.append(table)
+    return pd.concat(rows, ignore_index=True)
+
+
+def _band_percentile(counts: np.ndarray, bands: np.ndarray, p: float) -> np.ndarray:
+    """Row-wise linear interpolation inside the band where the cumulative count reaches
+    p x N (rows: periods and groups; columns: bands in order)."""
+    if counts.size == 0:
+        return np.full(len(counts), np.nan)
+    total = counts.sum(axis=1)
+    target = p * total
+    cumulative = np.cumsum(counts, axis=1)
+    k = np.argmax(cumulative >= target[:, None], axis=1)
+    rows = np.arange(len(counts))
+    before = np.where(k > 0, cumulative[rows, np.maximum(k - 1, 0)], 0.0)
+    within = counts[rows, k]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = bands[k] + (target - before) / within
+    return np.where(total > 0, value, np.nan)
+
+
 def _with_values(result: pd.DataFrame, measure: Measure) -> pd.DataFrame:
     """Value and 95% interval for each row, by the measure's value type."""
     num = result["numerator"].to_numpy(dtype=float)
@@ -434,6 +515,15 @@ def _with_values(result: pd.DataFrame, measure: Measure) -> pd.DataFrame:
             lower, upper = stats.mean_interval(
                 num, result["total_of_squares"].to_numpy(dtype=float), den
             )
+        elif kind == "ratio":  # a ratio of daily means: no interval
+            value = np.where(den > 0, num / den, np.nan)
+            lower = upper = np.full(len(result), np.nan)
+        elif kind == "daily_mean":
+            value = num
+            lower = upper = np.full(len(result), np.nan)
+        elif kind == "percentile":
+            value = result["_percentile"].to_numpy(dtype=float)
+            lower = upper = np.full(len(result), np.nan)
         else:  # median (its numerator is the median) or total: no interval
             value = num if kind == "total" else result["_median"].to_numpy(dtype=float)
             lower = upper = np.full(len(result), np.nan)
