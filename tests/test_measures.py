@@ -221,7 +221,8 @@ def test_refresh_publishes_and_recomputes_only_what_loads_touched(loaded, tmp_pa
     from mkdeal.publish import open_snapshot
 
     first = refresh(loaded)
-    assert set(first.recomputed) == set(MEASURES)
+    # Every measure whose data is loaded; the RTT measures have none here.
+    assert set(first.recomputed) == {m for m in MEASURES if m.startswith("flow.")}
     snapshot = open_snapshot(loaded.data_dir)
     for name in (
         "measure_definitions",

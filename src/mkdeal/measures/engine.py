@@ -217,7 +217,10 @@ def _compute_batch(batch, tables, spans, people, versions, frequencies, wanted, 
         return []
     breakdowns = list(_breakdown_groups(wanted, versions, people is not None))
     if batch[0].value_type == "percentile":
-        (measure,), (cover,) = batch, covers
+        (measure,), (by_frequency,) = batch, covers
+        cover = by_frequency.get("month")  # percentiles are of monthly censuses only
+        if not cover:
+            return []
         return [_finish(_percentiles(measure, units, group_columns, breakdowns, cover), measure)]
     if not batch[0].additive:
         (measure,), (cover,) = batch, covers
@@ -438,10 +441,10 @@ def _percentiles(measure, units, group_columns, breakdowns, cover) -> pd.DataFra
     the units as spread evenly across the band. Band k spans weeks k to k+1, so the result
     is in weeks; a percentile inside band 0 is p x N / n0 weeks.
     """
+    banded = units.mutate(_band=measure.bands(units))
     fine = (
-        units.mutate(_band=measure.bands(units))
-        .group_by(["_day", "_band", *group_columns])
-        .aggregate(records=units.count())
+        banded.group_by(["_day", "_band", *group_columns])
+        .aggregate(records=banded.count())
         .to_pyarrow()
         .to_pandas()
     )

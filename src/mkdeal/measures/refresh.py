@@ -100,9 +100,17 @@ def refresh(
     with open_warehouse_for_writing(settings, purpose="refresh the progress measures") as backend:
         writer = WarehouseWriter(backend)
         writer.ensure_table(RESULTS_TABLE, RESULTS_SCHEMA)
-        prints = fingerprints(load_manifests(backend), measures)
+        manifests = load_manifests(backend)
+        prints = fingerprints(manifests, measures)
         stored = _stored_fingerprints(backend)
-        stale = [m for m in measures if stored.get(m.id) != prints[m.id]]
+        loaded = {m["dataset"] for m in manifests if m["status"] == "active"}
+        # A measure none of whose data is loaded, with nothing stored, has nothing to redo.
+        stale = [
+            m
+            for m in measures
+            if stored.get(m.id) != prints[m.id]
+            and (m.id in stored or any(d in loaded for d in m.datasets))
+        ]
         frame = compute(
             backend,
             stale,

@@ -1,0 +1,110 @@
+"""Golden tests of the RTT measures on hand-built censuses, through real loads."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from mkdeal.datasets.staging import Period
+
+from .test_measures import _load, results, row
+
+OCTOBER_CENSUS = date(2024, 10, 31)
+NOVEMBER_CENSUS = date(2024, 11, 30)
+# October: waits in days, each a boundary. P9's clock stopped before the census: it is not
+# waiting. (A clock stop after the census cannot be in a census: the contract quarantines
+# it.)
+OCTOBER = {
+    "P1": 546,  # not over 78 weeks
+    "P2": 547,  # over 78 weeks (and over 52 and 65)
+    "P3": 126,  # within 18 weeks
+    "P4": 127,  # over 18 weeks
+    "P5": 728,  # over 78, not over 104
+    "P6": 729,  # over 104 weeks
+    "P7": 364,  # not over 52
+    "P8": 365,  # over 52
+}
+# November: waits of 1, 2, 3 and 10 days. Bands 0, 0, 0, 1: the median (2 of 4) falls
+# inside band 0 at 2/3 week; the 92nd percentile (3.68 of 4) inside band 1 at 1.68 weeks.
+NOVEMBER = {"Q1": 1, "Q2": 2, "Q3": 3, "Q4": 10}
+
+
+def _rows(census: date, waits: dict, extra=()) -> list[str]:
+    lines = []
+    for pathway, days in waits.items():
+        start = census - timedelta(days=days)
+        lines.append(f"{census},{pathway},9990000026,RD8,C_110,{start},")
+    return [*lines, *extra]
+
+
+def rtt_csv(tmp_path):
+    header = (
+        "census_date,pathway_id,nhs_number,provider_code,rtt_treatment_function,"
+        "clock_started_on,clock_stopped_on"
+    )
+    stopped = [
+        f"{OCTOBER_CENSUS},P9,9990000026,RD8,C_110,2024-01-01,2024-10-15",
+    ]
+    # A mid-month census: not the month-end one, so not counted.
+    weekly = [f"2024-10-24,P{n},9990000026,RD8,C_110,2020-01-01," for n in range(20, 30)]
+    lines = [
+        header,
+        *_rows(OCTOBER_CENSUS, OCTOBER, stopped),
+        *weekly,
+        *_rows(NOVEMBER_CENSUS, NOVEMBER),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def rtt_loaded(settings, tmp_path):
+    period = Period(date(2024, 10, 1), date(2024, 11, 30))
+    _load(settings, tmp_path, "rtt_pathways", rtt_csv(tmp_path), "RD8", period)
+    return settings
+
+
+def test_rtt_waits_golden(rtt_loaded):
+    ids = [
+        "rtt.waits_over_52_weeks",
+        "rtt.waits_over_65_weeks",
+        "rtt.waits_over_78_weeks",
+        "rtt.waits_over_104_weeks",
+        "rtt.within_18_weeks",
+        "rtt.waiting_list",
+        "rtt.median_wait",
+        "rtt.p92_wait",
+    ]
+    frame = results(rtt_loaded, ids, frequencies=("month", "quarter"))
+    october = date(2024, 10, 1)
+    value = {m: row(frame, m, october).value for m in ids}
+    # Waiting at the census: P1-P8; P9 had stopped; the mid-month census is not counted.
+    assert value["rtt.waiting_list"] == 8
+    assert value["rtt.waits_over_78_weeks"] == 3  # P2, P5, P6
+    assert value["rtt.waits_over_104_weeks"] == 1  # P6
+    assert value["rtt.waits_over_65_weeks"] == 4  # 456+: P1, P2, P5, P6
+    assert value["rtt.waits_over_52_weeks"] == 5  # 365+: P1, P2, P5, P6, P8
+    within = row(frame, "rtt.within_18_weeks", october)
+    assert (within.numerator, within.denominator) == (1, 8)  # P3 (126 days); P4 (127) not
+
+    november = date(2024, 11, 1)
+    assert row(frame, "rtt.median_wait", november).value == pytest.approx(2 / 3, abs=1e-12)
+    assert row(frame, "rtt.p92_wait", november).value == pytest.approx(1.68, abs=1e-12)
+    assert row(frame, "rtt.median_wait", november).denominator == 4
+    # A census cannot be added across months: no quarters.
+    assert set(frame.frequency) == {"month"}
+
+
+def test_rtt_breakdown_by_treatment_function_and_provider(rtt_loaded):
+    frame = results(
+        rtt_loaded,
+        ["rtt.waits_over_78_weeks", "rtt.median_wait"],
+        frequencies=("month",),
+        breakdowns=("provider", "treatment_function"),
+    )
+    by_function = row(
+        frame, "rtt.waits_over_78_weeks", date(2024, 10, 1), "treatment_function", "C_110"
+    )
+    assert by_function.value == 3
+    by_provider = row(frame, "rtt.median_wait", date(2024, 11, 1), "provider", "RD8")
+    assert by_provider.value == pytest.approx(2 / 3)
