@@ -296,3 +296,10 @@ def test_cli_measures_list_compute_and_spc(loaded, cli_env, capsys, tmp_path):
 
     assert main(["measures", "compute", "--measure", "flow.nothing"]) == 2
     assert "There is no measure 'flow.nothing'" in capsys.readouterr().err
+
+
+def test_cli_breakdown_choices_match_the_registry():
+    from mkdeal.cli import BREAKDOWN_CHOICES
+    from mkdeal.measures.definition import BREAKDOWNS
+
+    assert list(BREAKDOWN_CHOICES) == list(BREAKDOWNS)

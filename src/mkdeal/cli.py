@@ -787,6 +787,24 @@ def measures_list(output_format: str) -> None:
         click.echo(f"    Breakdowns: {', '.join(measure.breakdowns) or 'none'}")
 
 
+# The breakdowns measures can support (mkdeal.measures.definition.BREAKDOWNS), listed here
+# so that `--help` does not import the measures.
+BREAKDOWN_CHOICES = [
+    "imd_decile",
+    "imd_quintile",
+    "age_band",
+    "sex",
+    "ethnic_group",
+    "pcn",
+    "site",
+    "provider",
+    "treatment_function",
+    "pathway",
+    "delay_reason",
+    "los_band",
+    "ready_band",
+]
+
 _POLICY_OPTION = click.option(
     "--policy",
     type=click.Choice(["nhs", "opensafely", "none"]),
@@ -826,9 +844,7 @@ def _compute_measures(runtime, measure_ids, start, end, by, frequencies, policy)
 @click.option(
     "--by",
     multiple=True,
-    type=click.Choice(
-        ["imd_decile", "imd_quintile", "age_band", "sex", "ethnic_group", "pcn", "site"]
-    ),
+    type=click.Choice(BREAKDOWN_CHOICES),
     help="A breakdown as well as the total; repeat for several.",
 )
 @click.option(
@@ -919,7 +935,7 @@ def _results_table(frame) -> str:
     ]
     for i, row in enumerate(frame.itertuples(index=False)):
         hidden = {k: bool(v.iloc[i]) if v is not None else False for k, v in flag.items()}
-        percent = row.value_type == "proportion"
+        percent = row.value_type in ("proportion", "ratio")  # ratios are shares, in per cent
         group = "all" if row.breakdown == "all" else f"{row.breakdown}={row.group}"
         denominator = (
             ""
@@ -948,9 +964,7 @@ def _results_table(frame) -> str:
 )
 @click.option(
     "--by",
-    type=click.Choice(
-        ["imd_decile", "imd_quintile", "age_band", "sex", "ethnic_group", "pcn", "site"]
-    ),
+    type=click.Choice(BREAKDOWN_CHOICES),
     help="One chart per group of this breakdown (default: the total).",
 )
 @click.option("--from", "start", type=DateType(), help="Only periods starting on or after this.")
