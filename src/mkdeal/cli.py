@@ -801,6 +801,7 @@ BREAKDOWN_CHOICES = [
     "treatment_function",
     "pathway",
     "delay_reason",
+    "delay_reason_group",
     "los_band",
     "ready_band",
 ]

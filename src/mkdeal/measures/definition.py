@@ -51,6 +51,7 @@ UNIT_BREAKDOWNS = (
     "treatment_function",
     "pathway",
     "delay_reason",
+    "delay_reason_group",
     "los_band",
     "ready_band",
 )

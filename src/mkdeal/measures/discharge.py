@@ -29,7 +29,9 @@ the national return's bands); separately, days since the discharge-ready date (t
 bands, labelled "ready"; "ready 21+" is the 2025/26 plan's measure), computed from each
 day's own discharge-ready date, so a patient who met the criteria again and then stopped
 counts from the new date; discharge pathway; delay reason (the code of the specification
-in effect on the day: the two versions' reasons are not yet mapped to each other).
+in effect on the day); and delay reason group, which maps both versions' reasons to one
+set of groups so that a series does not break on 27 May 2024 (mkdeal's own mapping, in
+the code list's `mkdeal_group` column; NHS England publishes none).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from datetime import date
 
 import ibis
 
+from mkdeal.datasets.codes import code_list
 from mkdeal.measures.definition import (
     PERSON_BREAKDOWNS,
     Measure,
@@ -67,6 +70,13 @@ def _band(days: ibis.Value, prefix: str = "") -> ibis.Value:
     )
 
 
+def _reason_groups() -> dict[str, str]:
+    """Each reason code of either version to mkdeal's cross-version group (the code list's
+    `mkdeal_group`: a local mapping, stated in codelists.toml)."""
+    reasons = code_list("sitrep_delay_reason")
+    return {code: reasons.attribute(code, "mkdeal_group") for code in reasons.codes}
+
+
 def sitrep_units(tables: Tables) -> ibis.Table:
     """One row per adult general and acute inpatient per snapshot day (see the module)."""
     snapshots = tables["discharge_readiness"]
@@ -89,6 +99,7 @@ def sitrep_units(tables: Tables) -> ibis.Table:
         provider=joined.provider_code,
         pathway=joined.discharge_pathway,
         delay_reason=joined.delay_reason,
+        delay_reason_group=joined.delay_reason.substitute(_reason_groups(), else_=None),
         los_band=_band(joined.snapshot_date.delta(joined.admitted_on, unit="day")),
         ready_band=_band(
             joined.snapshot_date.delta(joined.discharge_ready_date, unit="day"), "ready "
@@ -109,6 +120,7 @@ _COMMON = dict(
         "provider",
         "pathway",
         "delay_reason",
+        "delay_reason_group",
         "los_band",
         "ready_band",
     ),
