@@ -122,7 +122,12 @@ def compute(
     batches: dict[tuple, list[Measure]] = {}
     for measure in ready:
         wanted = tuple(b for b in breakdowns if b in measure.breakdowns)
-        key = (measure.units, measure.additive, wanted) if measure.additive else (measure.id,)
+        if measure.additive:
+            key = (measure.units, True, wanted)
+        elif measure.value_type == "percentile":
+            key = (measure.units, measure.bands, wanted)  # percentiles share band counts
+        else:
+            key = (measure.id,)
         batches.setdefault(key, []).append(measure)
     frames = []
     done = 0
@@ -217,11 +222,11 @@ def _compute_batch(batch, tables, spans, people, versions, frequencies, wanted, 
         return []
     breakdowns = list(_breakdown_groups(wanted, versions, people is not None))
     if batch[0].value_type == "percentile":
-        (measure,), (by_frequency,) = batch, covers
-        cover = by_frequency.get("month")  # percentiles are of monthly censuses only
+        cover = covers[0].get("month")  # percentiles are of monthly censuses only
         if not cover:
             return []
-        return [_finish(_percentiles(measure, units, group_columns, breakdowns, cover), measure)]
+        tables = _percentiles(batch, units, group_columns, breakdowns, cover)
+        return [_finish(table, measure) for measure, table in zip(batch, tables, strict=True)]
     if not batch[0].additive:
         (measure,), (cover,) = batch, covers
         rows = [
@@ -433,51 +438,50 @@ def _median_by_period(units, frequency, cover, breakdown, version) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
-def _percentiles(measure, units, group_columns, breakdowns, cover) -> pd.DataFrame:
-    """A percentile of each period and group, estimated from weekly band counts.
+def _percentiles(batch, units, group_columns, breakdowns, cover) -> list[pd.DataFrame]:
+    """Percentiles of each period and group, estimated from weekly band counts.
 
     As NHS England's RTT statistics estimate the median and 92nd percentile wait: within
     the band where the cumulative count first reaches p x N, interpolate linearly, taking
     the units as spread evenly across the band. Band k spans weeks k to k+1, so the result
-    is in weeks; a percentile inside band 0 is p x N / n0 weeks.
+    is in weeks; a percentile inside band 0 is p x N / n0 weeks. The measures of a batch
+    share one set of band counts.
     """
-    banded = units.mutate(_band=measure.bands(units))
+    banded = units.mutate(_band=batch[0].bands(units))
     fine = (
         banded.group_by(["_day", "_band", *group_columns])
         .aggregate(records=banded.count())
         .to_pyarrow()
         .to_pandas()
     )
-    fine["_day"] = pd.to_datetime(fine["_day"])
-    rows = []
+    starts = pd.Categorical(period_starts(pd.to_datetime(fine["_day"]), "month").dt.date)
+    ends = {p[0]: p[1] for p in cover}
+    load_ids = {p[0]: " ".join(ids) for p, ids in cover.items()}
+    tables: list[list[pd.DataFrame]] = [[] for _ in batch]
     for breakdown, version, groups in breakdowns:
-        starts = period_starts(fine["_day"], "month").dt.date
-        sums = fine.groupby([starts.rename("period_start"), groups(fine).rename("group"), "_band"])[
-            "records"
-        ].sum()
+        keys = [starts, pd.Categorical(groups(fine)), fine["_band"].to_numpy()]
+        sums = fine["records"].groupby(keys, observed=True).sum()
+        sums.index.names = ["period_start", "group", "_band"]
         wide = sums.unstack("_band", fill_value=0)
         labels = sorted(set(wide.index.get_level_values("group"))) or ["all"]
-        index = pd.MultiIndex.from_product(
-            [[p[0] for p in cover], labels], names=["period_start", "group"]
-        )
+        index = pd.MultiIndex.from_product([list(ends), labels], names=["period_start", "group"])
         wide = wide.reindex(index, fill_value=0)
         counts = wide.to_numpy(dtype=float)
         bands = wide.columns.to_numpy(dtype=float)
-        table = wide.index.to_frame(index=False)
-        table["records"] = counts.sum(axis=1)
-        table["_percentile"] = _band_percentile(counts, bands, measure.percentile)
-        table["numerator"] = np.nan
-        table["denominator"] = table["records"]
-        table["total_of_squares"] = np.nan
-        table["period_end"] = table["period_start"].map({p[0]: p[1] for p in cover})
-        table["load_ids"] = table["period_start"].map(
-            {p[0]: " ".join(ids) for p, ids in cover.items()}
-        )
-        table["frequency"] = "month"
-        table["breakdown"] = breakdown
-        table["breakdown_version"] = version
-        rows.append(table)
-    return pd.concat(rows, ignore_index=True)
+        for i, measure in enumerate(batch):
+            table = wide.index.to_frame(index=False)
+            table["records"] = counts.sum(axis=1)
+            table["_percentile"] = _band_percentile(counts, bands, measure.percentile)
+            table["numerator"] = np.nan
+            table["denominator"] = table["records"]
+            table["total_of_squares"] = np.nan
+            table["period_end"] = table["period_start"].map(ends)
+            table["load_ids"] = table["period_start"].map(load_ids)
+            table["frequency"] = "month"
+            table["breakdown"] = breakdown
+            table["breakdown_version"] = version
+            tables[i].append(table)
+    return [pd.concat(parts, ignore_index=True) for parts in tables]
 
 
 def _band_percentile(counts: np.ndarray, bands: np.ndarray, p: float) -> np.ndarray:
