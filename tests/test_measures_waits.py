@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 
 import pytest
@@ -108,3 +109,18 @@ def test_rtt_breakdown_by_treatment_function_and_provider(rtt_loaded):
     assert by_function.value == 3
     by_provider = row(frame, "rtt.median_wait", date(2024, 11, 1), "provider", "RD8")
     assert by_provider.value == pytest.approx(2 / 3)
+
+
+def test_percentile_in_the_open_top_band_has_no_value(settings, tmp_path):
+    """Over 104 weeks is one open band: a 92nd percentile there cannot be interpolated."""
+    census = date(2024, 10, 31)
+    waits = {f"L{n}": 800 for n in range(10)} | {"S1": 3}
+    header = (
+        "census_date,pathway_id,nhs_number,provider_code,rtt_treatment_function,"
+        "clock_started_on,clock_stopped_on"
+    )
+    text = "\n".join([header, *_rows(census, waits)]) + "\n"
+    _load(settings, tmp_path, "rtt_pathways", text, "RD8", Period(date(2024, 10, 1), census))
+    frame = results(settings, ["rtt.p92_wait", "rtt.waits_over_104_weeks"], frequencies=("month",))
+    assert row(frame, "rtt.waits_over_104_weeks", date(2024, 10, 1)).value == 10
+    assert math.isnan(row(frame, "rtt.p92_wait", date(2024, 10, 1)).value)

@@ -471,7 +471,11 @@ def _percentiles(batch, units, group_columns, breakdowns, cover) -> list[pd.Data
         for i, measure in enumerate(batch):
             table = wide.index.to_frame(index=False)
             table["records"] = counts.sum(axis=1)
-            table["_percentile"] = _band_percentile(counts, bands, measure.percentile)
+            value = _band_percentile(counts, bands, measure.percentile)
+            if measure.open_band is not None:
+                # Inside the open top band there is no width to interpolate across.
+                value = np.where(value >= measure.open_band, np.nan, value)
+            table["_percentile"] = value
             table["numerator"] = np.nan
             table["denominator"] = table["records"]
             table["total_of_squares"] = np.nan

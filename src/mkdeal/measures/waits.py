@@ -16,7 +16,10 @@ Follows NHS England's Consultant-led Referral to Treatment Waiting Times statist
 - Median and 92nd-percentile waits are estimated from the weekly bands as NHS England
   does: band 0 holds days 0-7, band k days 7k+1 to 7k+7; the percentile is interpolated
   linearly inside the band where the cumulative count first reaches p x N (see
-  `mkdeal.measures.engine._band_percentile`), in weeks.
+  `mkdeal.measures.engine._band_percentile`), in weeks. As in NHS England's bands, waits
+  over 104 weeks share one open band; a percentile falling in it has no value (NHS England
+  then publishes "more than 104 weeks", as it published "greater than 52 weeks" for the
+  92nd percentile in February 2021, when its top band was 52+).
 """
 
 from __future__ import annotations
@@ -61,9 +64,14 @@ def rtt_units(tables: Tables) -> ibis.Table:
     )
 
 
+OPEN_BAND = 104  # NHS England's last band is "over 104 weeks", open-ended
+
+
 def week_band(units: ibis.Table) -> ibis.Value:
-    """The weekly band of a wait: 0 for days 0-7, k for days 7k+1 to 7k+7."""
-    return ibis.ifelse(units.wait_days <= 7, 0, (units.wait_days / 7.0).ceil() - 1).cast("int64")
+    """The weekly band of a wait: 0 for days 0-7, k for days 7k+1 to 7k+7, and 104 for
+    every wait over 104 weeks (NHS England's open top band)."""
+    band = ibis.ifelse(units.wait_days <= 7, 0, (units.wait_days / 7.0).ceil() - 1)
+    return ibis.least(band, OPEN_BAND).cast("int64")
 
 
 _COMMON = dict(
@@ -157,6 +165,7 @@ def _percentile(name: str, p: float, title: str) -> Measure:
         denominator=None,
         bands=week_band,
         percentile=p,
+        open_band=OPEN_BAND,
         description=(
             f"The {title.lower()} estimated from weekly bands by linear interpolation, as "
             "NHS England estimates it (see the module docstring)."
