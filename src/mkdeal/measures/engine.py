@@ -18,6 +18,7 @@ period, breakdown (with its version, for deprivation) and group.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 
@@ -264,7 +265,7 @@ def _compute_batch(batch, tables, spans, people, versions, frequencies, wanted, 
         # This breakdown's margin by day, for every measure at once, then by period.
         daily = fine[value_columns].groupby([fine["_day"], groups(fine).rename("group")]).sum()
         day_index = daily.index.get_level_values("_day")
-        labels = sorted(set(daily.index.get_level_values("group"))) or ["all"]
+        labels = sorted(set(daily.index.get_level_values("group")), key=_natural) or ["all"]
         for frequency in frequencies_used:
             starts = period_of[frequency].loc[day_index].to_numpy()
             by_period = daily.groupby(
@@ -332,6 +333,12 @@ def _breakdown_groups(wanted, versions, has_people):
                     yield breakdown, version, lambda fine, c=column: _text(fine[c])
                 else:
                     yield breakdown, version, lambda fine, c=column: _text(fine[c], quintile)
+
+
+def _natural(label: str) -> tuple:
+    """Sort key putting "7-13" before "14-20" and "2" before "10"; Unknown last."""
+    parts = re.split(r"(\d+)", label)
+    return (label == UNKNOWN, [int(p) if p.isdigit() else p for p in parts])
 
 
 def _label(value) -> str:
@@ -463,7 +470,7 @@ def _percentiles(batch, units, group_columns, breakdowns, cover) -> list[pd.Data
         sums = fine["records"].groupby(keys, observed=True).sum()
         sums.index.names = ["period_start", "group", "_band"]
         wide = sums.unstack("_band", fill_value=0)
-        labels = sorted(set(wide.index.get_level_values("group"))) or ["all"]
+        labels = sorted(set(wide.index.get_level_values("group")), key=_natural) or ["all"]
         index = pd.MultiIndex.from_product([list(ends), labels], names=["period_start", "group"])
         wide = wide.reindex(index, fill_value=0)
         counts = wide.to_numpy(dtype=float)
