@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from mkdeal.errors import UserError
+from mkdeal.measures.definition import VALUE_TYPES
 from mkdeal.measures.stats import exact_poisson, wilson
 
 log = logging.getLogger("mkdeal.measures.disclosure")
@@ -48,20 +49,9 @@ POLICY_DESCRIPTIONS = {
         "count is rounded to the nearest 5."
     ),
 }
-# Ratios of daily means, daily means and percentiles are summaries, like means: shown only
+# Every value type but proportions, counts and rates is a summary, like a mean: shown only
 # over more than SMALL records (for a daily mean, its days; for a ratio, the mean
 # denominator).
-VALUE_TYPES = (
-    "proportion",
-    "count",
-    "rate",
-    "mean",
-    "median",
-    "total",
-    "ratio",
-    "daily_mean",
-    "percentile",
-)
 REQUIRED_COLUMNS = (
     "measure_id",
     "value_type",
