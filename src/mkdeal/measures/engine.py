@@ -178,19 +178,6 @@ def _as_number(value: ibis.Value) -> ibis.Value:
     return value.fill_null(0)
 
 
-def _group_columns(wanted: Sequence[str], versions: Sequence[str], has_people: bool) -> list[str]:
-    columns = [b for b in UNIT_BREAKDOWNS if b in wanted]
-    if has_people:
-        for name, column in (("sex", "sex"), ("ethnic_group", "ethnic_group"), ("pcn", "pcn")):
-            if name in wanted:
-                columns.append(column)
-        if "age_band" in wanted:
-            columns.append("_age_band")
-        if "imd_decile" in wanted or "imd_quintile" in wanted:
-            columns.extend(decile_column(v) for v in versions)
-    return columns
-
-
 def _covers(measure, spans, frequencies, start, end) -> dict:
     """Each frequency's covered periods for this measure, with their load ids."""
     measure_spans = [s for s in spans if s.dataset in measure.datasets]
@@ -217,7 +204,6 @@ def _covers(measure, spans, frequencies, start, end) -> dict:
 
 def _compute_batch(batch, tables, spans, people, versions, frequencies, wanted, start, end):
     units = _units(batch, tables, people, wanted)
-    group_columns = _group_columns(wanted, versions, people is not None)
     covers = [_covers(m, spans, frequencies, start, end) for m in batch]
     if not any(covers):
         return []
@@ -226,7 +212,7 @@ def _compute_batch(batch, tables, spans, people, versions, frequencies, wanted, 
         cover = covers[0].get("month")  # percentiles are of monthly censuses only
         if not cover:
             return []
-        tables = _percentiles(batch, units, group_columns, breakdowns, cover)
+        tables = _percentiles(batch, units, breakdowns, cover)
         return [_finish(table, measure) for measure, table in zip(batch, tables, strict=True)]
     if not batch[0].additive:
         (measure,), (cover,) = batch, covers
@@ -234,40 +220,32 @@ def _compute_batch(batch, tables, spans, people, versions, frequencies, wanted, 
             _median_by_period(units, frequency, periods, breakdown, version).assign(
                 breakdown=breakdown, breakdown_version=version
             )
-            for breakdown, version, _ in breakdowns
+            for breakdown, version, _, _ in breakdowns
             for frequency, periods in cover.items()
         ]
         return [_finish(pd.concat(rows, ignore_index=True), measure)] if rows else []
-    # One query: every measure's sums by day and by every wanted attribute together.
+    # Per breakdown, one query: every measure's sums by day and by the breakdown's column,
+    # so the warehouse (not pandas) does the heavy grouping, whatever the data's size.
     sums = {"records": units.count()}
     for i, measure in enumerate(batch):
         sums[f"_n{i}"] = units[f"_n{i}"].sum()
         sums[f"_d{i}"] = units[f"_d{i}"].sum()
         if measure.value_type == "mean":
             sums[f"_q{i}"] = (units[f"_n{i}"] * units[f"_n{i}"]).sum()
-    fine = units.group_by(["_day", *group_columns]).aggregate(**sums).to_pyarrow().to_pandas()
-    fine["_day"] = pd.to_datetime(fine["_day"])
     value_columns = list(sums)
     results = [[] for _ in batch]
-    # Each day's period start, worked out once per distinct day and frequency.
-    days = pd.DatetimeIndex(fine["_day"].unique()).sort_values()
     frequencies_used = {f for cover in covers for f in cover}
-    period_of = {
-        f: pd.Series(
-            period_starts(
-                pd.Series(days), "month" if f == "rolling_12_months" else f
-            ).dt.date.values,
-            index=days,
-        )
-        for f in frequencies_used
-    }
-    for breakdown, version, groups in breakdowns:
-        # This breakdown's margin by day, for every measure at once, then by period.
+    for breakdown, version, column, groups in breakdowns:
+        keys = ["_day", *([column] if column else [])]
+        fine = units.group_by(keys).aggregate(**sums).to_pyarrow().to_pandas()
+        fine["_day"] = pd.to_datetime(fine["_day"])
+        # Two deciles make a quintile, so labels are summed again after relabelling.
         daily = fine[value_columns].groupby([fine["_day"], groups(fine).rename("group")]).sum()
         day_index = daily.index.get_level_values("_day")
         labels = sorted(set(daily.index.get_level_values("group")), key=_natural) or ["all"]
         for frequency in frequencies_used:
-            starts = period_of[frequency].loc[day_index].to_numpy()
+            monthly = "month" if frequency == "rolling_12_months" else frequency
+            starts = period_starts(pd.Series(day_index), monthly).dt.date.to_numpy()
             by_period = daily.groupby(
                 [starts, daily.index.get_level_values("group")], sort=True
             ).sum()
@@ -315,24 +293,28 @@ def _finish(result: pd.DataFrame, measure: Measure) -> pd.DataFrame:
 
 
 def _breakdown_groups(wanted, versions, has_people):
-    """(breakdown, version, function from the fine table to each row's group)."""
-    yield "all", "", lambda fine: pd.Series("all", index=fine.index)
+    """(breakdown, version, the units' column it groups by (None for all), and a function
+    from an aggregate holding that column to each row's group label)."""
+    yield "all", "", None, lambda fine: pd.Series("all", index=fine.index)
     for breakdown in wanted:
-        if breakdown in UNIT_BREAKDOWNS:
-            yield breakdown, "", lambda fine, c=breakdown: _text(fine[c])
+        if breakdown in UNIT_BREAKDOWNS or (
+            has_people and breakdown in ("sex", "ethnic_group", "pcn")
+        ):
+            yield breakdown, "", breakdown, lambda fine, c=breakdown: _text(fine[c])
         elif not has_people:
             continue
-        elif breakdown in ("sex", "ethnic_group", "pcn"):
-            yield breakdown, "", lambda fine, c=breakdown: _text(fine[c])
         elif breakdown == "age_band":
-            yield breakdown, "", lambda fine: _text(fine["_age_band"])
+            yield breakdown, "", "_age_band", lambda fine: _text(fine["_age_band"])
         elif breakdown in ("imd_decile", "imd_quintile"):
             for version in versions:
                 column = decile_column(version)
-                if breakdown == "imd_decile":
-                    yield breakdown, version, lambda fine, c=column: _text(fine[c])
-                else:
-                    yield breakdown, version, lambda fine, c=column: _text(fine[c], quintile)
+                relabel = quintile if breakdown == "imd_quintile" else None
+                yield (
+                    breakdown,
+                    version,
+                    column,
+                    lambda fine, c=column, r=relabel: _text(fine[c], r),
+                )
 
 
 def _natural(label: str) -> tuple:
@@ -445,7 +427,7 @@ def _median_by_period(units, frequency, cover, breakdown, version) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
-def _percentiles(batch, units, group_columns, breakdowns, cover) -> list[pd.DataFrame]:
+def _percentiles(batch, units, breakdowns, cover) -> list[pd.DataFrame]:
     """Percentiles of each period and group, estimated from weekly band counts.
 
     As NHS England's RTT statistics estimate the median and 92nd percentile wait: within
@@ -455,17 +437,13 @@ def _percentiles(batch, units, group_columns, breakdowns, cover) -> list[pd.Data
     share one set of band counts.
     """
     banded = units.mutate(_band=batch[0].bands(units))
-    fine = (
-        banded.group_by(["_day", "_band", *group_columns])
-        .aggregate(records=banded.count())
-        .to_pyarrow()
-        .to_pandas()
-    )
-    starts = pd.Categorical(period_starts(pd.to_datetime(fine["_day"]), "month").dt.date)
     ends = {p[0]: p[1] for p in cover}
     load_ids = {p[0]: " ".join(ids) for p, ids in cover.items()}
     tables: list[list[pd.DataFrame]] = [[] for _ in batch]
-    for breakdown, version, groups in breakdowns:
+    for breakdown, version, column, groups in breakdowns:
+        keys = ["_day", "_band", *([column] if column else [])]
+        fine = banded.group_by(keys).aggregate(records=banded.count()).to_pyarrow().to_pandas()
+        starts = pd.Categorical(period_starts(pd.to_datetime(fine["_day"]), "month").dt.date)
         keys = [starts, pd.Categorical(groups(fine)), fine["_band"].to_numpy()]
         sums = fine["records"].groupby(keys, observed=True).sum()
         sums.index.names = ["period_start", "group", "_band"]
