@@ -203,10 +203,19 @@ def _covers(measure, spans, frequencies, start, end) -> dict:
 
 
 def _compute_batch(batch, tables, spans, people, versions, frequencies, wanted, start, end):
-    units = _units(batch, tables, people, wanted)
     covers = [_covers(m, spans, frequencies, start, end) for m in batch]
     if not any(covers):
         return []
+    units = _units(batch, tables, people, wanted)
+    if not wanted:
+        return _compute_units(batch, units, covers, versions, people, wanted)
+    # Several breakdowns read the same joined units: the warehouse keeps them as a
+    # temporary table for the length of the batch instead of joining once per breakdown.
+    with units.cache() as cached:
+        return _compute_units(batch, cached, covers, versions, people, wanted)
+
+
+def _compute_units(batch, units, covers, versions, people, wanted):
     breakdowns = list(_breakdown_groups(wanted, versions, people is not None))
     if batch[0].value_type == "percentile":
         cover = covers[0].get("month")  # percentiles are of monthly censuses only
