@@ -1,11 +1,12 @@
 """One engine for every measure: any warehouse, any periods, any breakdowns.
 
-For each measure the engine asks the warehouse one query: the measure's units, joined to
-the person attributes when a person breakdown is wanted, summed by day and by every
-wanted attribute at once. Everything else (weeks, months, quarters, financial years,
-rolling 12 months, each breakdown's margins, zero-filling, values and intervals) is
-arithmetic on that small table, because numerators and denominators are sums. A median
-is not a sum, so a median measure asks one query per frequency and breakdown instead.
+Measures over the same units form a batch. The batch's units, joined to the person
+attributes when a person breakdown is wanted, are cached in the warehouse as a temporary
+table, and each breakdown is one query over it: every measure's sums by day and by that
+breakdown's column. Everything else (weeks, months, quarters, financial years, rolling 12
+months, zero-filling, values and intervals) is arithmetic on those small aggregates,
+because numerators and denominators are sums. A median is not a sum, so a median measure
+asks one query per frequency instead; a percentile sums weekly band counts the same way.
 
 Gaps and zeros (DESIGN.md, "Loads"): a period for which some source of some dataset the
 measure reads has no load covering the whole period is a gap, and has no row; a covered
