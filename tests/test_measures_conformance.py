@@ -90,6 +90,7 @@ def test_every_measure_agrees_on_duckdb_and_postgres(settings, postgres_schema, 
         )
     assert (on_duckdb.load_ids != "").all()
     _rolling_sums_are_sums_of_months(on_duckdb)
+    _per_day_means_weigh_months_by_their_days(on_duckdb)
 
 
 def _rolling_sums_are_sums_of_months(frame: pd.DataFrame) -> None:
@@ -105,3 +106,20 @@ def _rolling_sums_are_sums_of_months(frame: pd.DataFrame) -> None:
         starts = pd.period_range(row.period_start, row.period_end, freq="M").start_time.date
         expected = sum(months.loc[(row.measure_id, s), "numerator"] for s in starts)
         assert row.numerator == expected, (row.measure_id, row.period_start)
+
+
+def _per_day_means_weigh_months_by_their_days(frame: pd.DataFrame) -> None:
+    """A per-day measure's quarter is the mean over its days: its months weighted by days."""
+    per_day = [m for m, measure in MEASURES.items() if measure.per_day]
+    totals = frame[(frame.breakdown == "all") & frame.measure_id.isin(per_day)]
+    months = totals[totals.frequency == "month"].set_index(["measure_id", "period_start"])
+    quarters = totals[totals.frequency == "quarter"]
+    assert len(quarters) > 0
+    for row in quarters.itertuples():
+        starts = pd.period_range(row.period_start, row.period_end, freq="M")
+        days = sum(p.days_in_month for p in starts)
+        expected = sum(
+            months.loc[(row.measure_id, p.start_time.date()), "numerator"] * p.days_in_month
+            for p in starts
+        )
+        assert row.numerator * days == pytest.approx(expected, rel=1e-12), row.measure_id
