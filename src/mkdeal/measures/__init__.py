@@ -9,10 +9,15 @@ joins the conformance tests (DuckDB against PostgreSQL) and the published snapsh
 from __future__ import annotations
 
 from mkdeal.errors import UserError
-from mkdeal.measures import discharge, flow, waits
+from mkdeal.measures import discharge, flow, reablement, waits
 from mkdeal.measures.definition import Measure
 
-_ALL: tuple[Measure, ...] = (*flow.MEASURES, *discharge.MEASURES, *waits.MEASURES)
+_ALL: tuple[Measure, ...] = (
+    *flow.MEASURES,
+    *discharge.MEASURES,
+    *waits.MEASURES,
+    *reablement.MEASURES,
+)
 
 MEASURES: dict[str, Measure] = {measure.id: measure for measure in _ALL}
 if len(MEASURES) != len(_ALL):

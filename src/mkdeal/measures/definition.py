@@ -113,6 +113,10 @@ class Measure:
     next_review: date | None = None
     description: str = ""
     companions: tuple[str, ...] = field(default=())  # ids of measures shown beside it
+    # The only frequencies this measure is published at (None: any), and the months its
+    # periods may start in (ASCOF 2B: the October-December quarter only).
+    frequencies: tuple[str, ...] | None = None
+    period_months: tuple[int, ...] | None = None
     # A snapshot measure counts a census (RTT waiting lists): only months are computed,
     # from the last census in each month, because censuses cannot be added up.
     snapshot: bool = False

@@ -192,12 +192,18 @@ def _covers(measure, spans, frequencies, start, end) -> dict:
             continue  # a median of rolling periods is not a sum of months
         if measure.snapshot and frequency != "month":
             continue  # censuses cannot be added up: months only
+        if measure.frequencies is not None and frequency not in measure.frequencies:
+            continue
         periods = [
             p
             for p in candidate_periods(first, last, frequency)
-            if (start is None or p[0] >= start) and (end is None or p[1] <= end)
+            if (start is None or p[0] >= start)
+            and (end is None or p[1] <= end)
+            and (measure.period_months is None or p[0].month in measure.period_months)
         ]
-        cover = covered(periods, measure_spans, measure.datasets)
+        # Reference datasets (residents) have no periods: they never decide coverage.
+        dated = [d for d in measure.datasets if DATASETS[d].period_column]
+        cover = covered(periods, measure_spans, dated)
         if cover:
             covers[frequency] = cover
     return covers
