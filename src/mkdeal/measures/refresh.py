@@ -104,12 +104,12 @@ def refresh(
         prints = fingerprints(manifests, measures)
         stored = _stored_fingerprints(backend)
         loaded = {m["dataset"] for m in manifests if m["status"] == "active"}
-        # A measure none of whose data is loaded, with nothing stored, has nothing to redo.
+        # A measure missing some of its data, with nothing stored, has nothing to redo.
         stale = [
             m
             for m in measures
             if stored.get(m.id) != prints[m.id]
-            and (m.id in stored or any(d in loaded for d in m.datasets))
+            and (m.id in stored or all(d in loaded for d in m.datasets))
         ]
         frame = compute(
             backend,
