@@ -117,6 +117,9 @@ class Measure:
     # periods may start in (ASCOF 2B: the October-December quarter only).
     frequencies: tuple[str, ...] | None = None
     period_months: tuple[int, ...] | None = None
+    # Days of follow-up after a period's end that its outcomes need (ASCOF 2D: 84): a
+    # period is covered only when the loads also cover those days.
+    follow_up_days: int = 0
     # A snapshot measure counts a census (RTT waiting lists): only months are computed,
     # from the last census in each month, because censuses cannot be added up.
     snapshot: bool = False

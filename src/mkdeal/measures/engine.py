@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date
+from datetime import date, timedelta
 
 import ibis
 import numpy as np
@@ -203,7 +203,13 @@ def _covers(measure, spans, frequencies, start, end) -> dict:
         ]
         # Reference datasets (residents) have no periods: they never decide coverage.
         dated = [d for d in measure.datasets if DATASETS[d].period_column]
-        cover = covered(periods, measure_spans, dated)
+        if measure.follow_up_days:
+            # Outcomes are followed up after the period: the loads must cover that too.
+            later = timedelta(days=measure.follow_up_days)
+            extended = covered([(a, b + later) for a, b in periods], measure_spans, dated)
+            cover = {(a, b - later): ids for (a, b), ids in extended.items()}
+        else:
+            cover = covered(periods, measure_spans, dated)
         if cover:
             covers[frequency] = cover
     return covers
