@@ -918,6 +918,16 @@ def measures_compute(
         click.echo(f"Wrote {len(frame):,} results to {out}.", err=True)
 
 
+_FREQ_SHORT = {
+    "day": "day",
+    "week": "week",
+    "month": "month",
+    "quarter": "qtr",
+    "financial_year": "FY",
+    "rolling_12_months": "R12",
+}
+
+
 def _results_table(frame) -> str:
     """Results for reading: "*" is suppressed by disclosure control, "-" has no value."""
     if frame.empty:
@@ -932,7 +942,8 @@ def _results_table(frame) -> str:
 
     flag = {name: frame.get(f"{name}_suppressed") for name in ("numerator", "denominator", "value")}
     lines = [
-        f"{'measure':<38} {'period':<22} {'group':<26} {'num':>7} {'den':>7} {'value':>9}  95% CI"
+        f"{'measure':<44} {'freq':<5} {'period':<22} {'group':<26} {'num':>7} {'den':>7} "
+        f"{'value':>9}  95% CI"
     ]
     for i, row in enumerate(frame.itertuples(index=False)):
         hidden = {k: bool(v.iloc[i]) if v is not None else False for k, v in flag.items()}
@@ -947,7 +958,8 @@ def _results_table(frame) -> str:
         if row.lower == row.lower:
             interval = f"{shown(row.lower, False, percent)} to {shown(row.upper, False, percent)}"
         lines.append(
-            f"{row.measure_id:<38} {row.period_start}..{row.period_end:<10} {group:<26} "
+            f"{row.measure_id:<44} {_FREQ_SHORT[row.frequency]:<5} "
+            f"{row.period_start}..{row.period_end:<10} {group:<26} "
             f"{shown(row.numerator, hidden['numerator'], whole=True):>7} {denominator:>7} "
             f"{shown(row.value, hidden['value'], percent, row.value_type == 'count'):>9}  "
             f"{interval}"
