@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -26,8 +27,9 @@ OCTOBER = {
     "P7": 364,  # not over 52
     "P8": 365,  # over 52
 }
-# November: waits of 1, 2, 3 and 10 days. Bands 0, 0, 0, 1: the median (2 of 4) falls
-# inside band 0 at 2/3 week; the 92nd percentile (3.68 of 4) inside band 1 at 1.68 weeks.
+# November: waits of 1, 2, 3 and 10 days. Bands 0, 0, 0, 1: the median (rank (4 + 1) / 2
+# = 2.5) falls inside band 0 at 2.5/3 week; the 92nd percentile (rank 0.92 x 4 = 3.68)
+# inside band 1 at 1.68 weeks.
 NOVEMBER = {"Q1": 1, "Q2": 2, "Q3": 3, "Q4": 10}
 
 
@@ -89,7 +91,7 @@ def test_rtt_waits_golden(rtt_loaded):
     assert (within.numerator, within.denominator) == (1, 8)  # P3 (126 days); P4 (127) not
 
     november = date(2024, 11, 1)
-    assert row(frame, "rtt.median_wait", november).value == pytest.approx(2 / 3, abs=1e-12)
+    assert row(frame, "rtt.median_wait", november).value == pytest.approx(2.5 / 3, abs=1e-12)
     assert row(frame, "rtt.p92_wait", november).value == pytest.approx(1.68, abs=1e-12)
     assert row(frame, "rtt.median_wait", november).denominator == 4
     # A census cannot be added across months: no quarters.
@@ -108,7 +110,7 @@ def test_rtt_breakdown_by_treatment_function_and_provider(rtt_loaded):
     )
     assert by_function.value == 3
     by_provider = row(frame, "rtt.median_wait", date(2024, 11, 1), "provider", "RD8")
-    assert by_provider.value == pytest.approx(2 / 3)
+    assert by_provider.value == pytest.approx(2.5 / 3)
 
 
 def test_percentile_in_the_open_top_band_has_no_value(settings, tmp_path):
@@ -124,3 +126,29 @@ def test_percentile_in_the_open_top_band_has_no_value(settings, tmp_path):
     frame = results(settings, ["rtt.p92_wait", "rtt.waits_over_104_weeks"], frequencies=("month",))
     assert row(frame, "rtt.waits_over_104_weeks", date(2024, 10, 1)).value == 10
     assert math.isnan(row(frame, "rtt.p92_wait", date(2024, 10, 1)).value)
+
+
+def test_band_percentiles_reproduce_nhs_englands_published_figures():
+    """NHS England's April 2015 Incomplete Commissioner file (tests/data/README.md): the
+    median from rank (N + 1) / 2 and the 95th percentile from rank 0.95 x N, interpolated
+    inside weekly bands, give the published figures to 1e-9 weeks."""
+    import numpy as np
+    import pandas as pd
+
+    from mkdeal.measures.engine import _band_percentile
+
+    sample = pd.read_csv(
+        Path(__file__).parent / "data" / "rtt_incomplete_commissioner_apr15_sample.csv"
+    )
+    bands = [c for c in sample.columns if c.startswith(">")] + ["52 plus"]
+    counts = sample[bands].to_numpy(float)
+    starts = np.arange(len(bands), dtype=float)
+    assert (counts.sum(axis=1) == sample["Total number of incomplete pathways"]).all()
+    median = _band_percentile(counts, starts, 0.5, "p(N+1)")
+    p95 = _band_percentile(counts, starts, 0.95, "pN")
+    published_median = sample["Average (median) waiting time (in weeks)"].to_numpy(float)
+    published_p95 = sample["95th percentile waiting time (in weeks)"].to_numpy(float)
+    np.testing.assert_allclose(median, published_median, atol=1e-9, rtol=0)
+    np.testing.assert_allclose(p95, published_p95, atol=1e-9, rtol=0)
+    # The other rank for the median does not reproduce them.
+    assert not np.allclose(_band_percentile(counts, starts, 0.5, "pN"), published_median)

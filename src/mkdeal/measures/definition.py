@@ -130,6 +130,8 @@ class Measure:
     # `bands(units)` is each unit's band (0 holds days 0-7, k holds days 7k+1 to 7k+7).
     bands: ValueFunction | None = None
     percentile: float | None = None
+    # The rank interpolated to: p x N, or p x (N + 1) (NHS England's RTT median).
+    percentile_rank: Literal["pN", "p(N+1)"] = "pN"
     # The first band that is open-ended (NHS England's RTT bands end "over 104 weeks"): a
     # percentile falling in it cannot be interpolated and has no value ("more than").
     open_band: int | None = None

@@ -478,7 +478,7 @@ def _percentiles(batch, units, breakdowns, cover) -> list[pd.DataFrame]:
         for i, measure in enumerate(batch):
             table = wide.index.to_frame(index=False)
             table["records"] = counts.sum(axis=1)
-            value = _band_percentile(counts, bands, measure.percentile)
+            value = _band_percentile(counts, bands, measure.percentile, measure.percentile_rank)
             if measure.open_band is not None:
                 # Inside the open top band there is no width to interpolate across.
                 value = np.where(value >= measure.open_band, np.nan, value)
@@ -495,13 +495,16 @@ def _percentiles(batch, units, breakdowns, cover) -> list[pd.DataFrame]:
     return [pd.concat(parts, ignore_index=True) for parts in tables]
 
 
-def _band_percentile(counts: np.ndarray, bands: np.ndarray, p: float) -> np.ndarray:
+def _band_percentile(
+    counts: np.ndarray, bands: np.ndarray, p: float, rank: str = "pN"
+) -> np.ndarray:
     """Row-wise linear interpolation inside the band where the cumulative count reaches
-    p x N (rows: periods and groups; columns: bands in order)."""
+    the rank (rows: periods and groups; columns: bands in order). The rank is p x N, or
+    p x (N + 1) with ``rank="p(N+1)"`` (NHS England's median: see `mkdeal.measures.waits`)."""
     if counts.size == 0:
         return np.full(len(counts), np.nan)
     total = counts.sum(axis=1)
-    target = p * total
+    target = p * (total + 1) if rank == "p(N+1)" else p * total
     cumulative = np.cumsum(counts, axis=1)
     k = np.argmax(cumulative >= target[:, None], axis=1)
     rows = np.arange(len(counts))
