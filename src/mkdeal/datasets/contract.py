@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import ibis.expr.types as ir
+import pyarrow as pa
 
 ColumnType = Literal[
     "string", "integer", "decimal", "date", "year_month", "timestamp", "boolean", "nhs_number"
@@ -109,8 +110,15 @@ class Dataset:
     caveats: tuple[str, ...] = ()
     row_checks: tuple[RowCheck, ...] = field(default=())
     person_level: bool = True
+    # Columns worked out once at load from the checked rows and stored with them (for
+    # example a child's BMI centile): (name, ibis type, meaning), and the function that
+    # adds them to an Arrow table of checked rows, after every contract column.
+    derived_columns: tuple[tuple[str, str, str], ...] = ()
+    derive: Callable[[pa.Table], pa.Table] | None = None
 
     def __post_init__(self) -> None:
+        if bool(self.derived_columns) != (self.derive is not None):
+            raise ValueError(f"Dataset {self.name!r}: derived columns need a derive function.")
         names = [column.name for column in self.columns]
         if len(set(names)) != len(names):
             raise ValueError(f"Dataset {self.name!r} repeats a column name.")
@@ -157,6 +165,7 @@ class Dataset:
                 columns.append((f"{column.name}_utc_offset_minutes", "int32"))
             else:
                 columns.append((column.name, WAREHOUSE_TYPES[column.type]))
+        columns.extend((name, kind) for name, kind, _ in self.derived_columns)
         return columns
 
 

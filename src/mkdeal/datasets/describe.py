@@ -103,6 +103,11 @@ def render_dataset_markdown(dataset: Dataset) -> str:
     if dataset.row_checks:
         lines += ["", "Row checks:", ""]
         lines += [f"- `{check.field}` {check.reason}" for check in dataset.row_checks]
+    if dataset.derived_columns:
+        lines += ["", "Derived when loaded (stored with the load, not sent by partners):", ""]
+        lines += [
+            f"- `{name}` ({kind}): {meaning}" for name, kind, meaning in dataset.derived_columns
+        ]
     if dataset.caveats:
         lines += ["", "Caveats:", ""]
         lines += [f"- {caveat}" for caveat in dataset.caveats]

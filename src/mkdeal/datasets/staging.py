@@ -486,7 +486,15 @@ def _good_rows(
             "numbers", good.select("_number").filter(good._number.notnull()).distinct()
         )
         good = good.left_join(_person_ids(connection, numbers, pseudonymiser), "_number")
-    return good.select(*[good[n].cast(types[n]).name(n) for n in names]).order_by(ROW).to_pyarrow()
+    derived = {name for name, _, _ in dataset.derived_columns}
+    stored = [n for n in names if n not in derived]
+    table = (
+        good.select(*[good[n].cast(types[n]).name(n) for n in stored]).order_by(ROW).to_pyarrow()
+    )
+    if dataset.derive is None:
+        return table
+    # Derived columns are worked out once here and stored with the load.
+    return dataset.derive(table).select(names)
 
 
 def _person_ids(

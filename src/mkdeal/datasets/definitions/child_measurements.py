@@ -7,6 +7,8 @@ measured in school each academic year and returned to NHS England.
 from __future__ import annotations
 
 import ibis
+import numpy as np
+import pyarrow as pa
 
 from mkdeal.datasets.contract import Column, Dataset, NationalSource, RowCheck
 from mkdeal.datasets.definitions._shared import (
@@ -15,6 +17,62 @@ from mkdeal.datasets.definitions._shared import (
     lsoa_2021,
     nhs_number,
     not_before,
+)
+
+# PERSON STATED GENDER CODE to rcpchgrowth's sexes; 9 and X have no UK90 reference.
+_SEX = {"1": "male", "2": "female"}
+
+
+def derive_growth(rows: pa.Table) -> pa.Table:
+    """Age, BMI, UK90 BMI z-score and centile, and NCMP weight category, for each child.
+
+    Worked out once when a load is staged (`mkdeal.growth`, vectorised; it matches
+    rcpchgrowth to 1e-15), so measures never recompute them. The age basis is
+    rcpchgrowth's decimal age: whole days from birth to measurement / 365.25. A child whose
+    sex is 9 or X, or who is under 4, has no z-score and no category ("missing").
+    """
+    from mkdeal import growth  # scipy, imported only when children are loaded
+
+    age = growth.decimal_age(
+        rows["date_of_birth"].to_numpy(zero_copy_only=False),
+        rows["measured_on"].to_numpy(zero_copy_only=False),
+    )
+    sex = np.asarray([_SEX.get(code) for code in rows["sex"].to_pylist()], dtype=object)
+    value = growth.bmi(
+        rows["height_cm"].to_numpy(zero_copy_only=False),
+        rows["weight_kg"].to_numpy(zero_copy_only=False),
+    )
+    sds = growth.bmi_sds(age, sex, value)
+    codes = growth.classify(sds)
+    labels = np.asarray(
+        [None, *(growth.CATEGORY_LABELS[c].replace(" ", "_") for c in range(1, 6))],
+        dtype=object,
+    )[codes]
+    derived = {
+        "age_at_measurement": pa.array(age, mask=np.isnan(age)),
+        "bmi": pa.array(value, mask=np.isnan(value)),
+        "bmi_sds": pa.array(sds, mask=np.isnan(sds)),
+        "bmi_centile": pa.array(growth.centile(sds), mask=np.isnan(sds)),
+        "weight_category": pa.array(labels, type=pa.string()),
+        "bmi_needs_review": pa.array(growth.needs_review(sds)),
+    }
+    for name, array in derived.items():
+        rows = rows.append_column(name, array)
+    return rows
+
+
+DERIVED_GROWTH = (
+    ("age_at_measurement", "float64", "Decimal age at measurement: days / 365.25."),
+    ("bmi", "float64", "BMI in kg/m², from height and weight."),
+    ("bmi_sds", "float64", "UK90 BMI z-score (SDS) at the decimal age."),
+    ("bmi_centile", "float64", "UK90 BMI centile (0 to 100)."),
+    (
+        "weight_category",
+        "string",
+        "NCMP population monitoring category: underweight (2nd centile or below), "
+        "healthy_weight, overweight (85th or above), obese (95th), severely_obese (99.6th).",
+    ),
+    ("bmi_needs_review", "boolean", "|z| above 5: kept in the counts, but check the record."),
 )
 
 CHILD_MEASUREMENTS = Dataset(
@@ -171,4 +229,6 @@ CHILD_MEASUREMENTS = Dataset(
             ),
         ),
     ),
+    derived_columns=DERIVED_GROWTH,
+    derive=derive_growth,
 )
