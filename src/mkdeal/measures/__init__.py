@@ -9,7 +9,7 @@ joins the conformance tests (DuckDB against PostgreSQL) and the published snapsh
 from __future__ import annotations
 
 from mkdeal.errors import UserError
-from mkdeal.measures import discharge, flow, reablement, waits
+from mkdeal.measures import discharge, flow, reablement, waits, weight
 from mkdeal.measures.definition import Measure
 
 _ALL: tuple[Measure, ...] = (
@@ -17,6 +17,7 @@ _ALL: tuple[Measure, ...] = (
     *discharge.MEASURES,
     *waits.MEASURES,
     *reablement.MEASURES,
+    *weight.MEASURES,
 )
 
 MEASURES: dict[str, Measure] = {measure.id: measure for measure in _ALL}
