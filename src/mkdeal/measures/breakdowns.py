@@ -28,7 +28,7 @@ import re
 import ibis
 
 from mkdeal.datasets.codes import code_list
-from mkdeal.measures.definition import Tables
+from mkdeal.measures.definition import Tables, years_since_birth_month
 
 UNKNOWN = "Unknown"
 AGE_BANDS = ((0, "0-17"), (18, "18-64"), (65, "65-74"), (75, "75-84"), (85, "85+"))
@@ -73,7 +73,7 @@ def person_attributes(tables: Tables, imd_versions: list[str]) -> ibis.Table | N
 def age_band_expr(day: ibis.Value, birth_month: ibis.Value) -> ibis.Value:
     """The age band at `day`: whole years from the first of the birth month; null (Unknown)
     without a birth month."""
-    age = day.year() - birth_month.year() - ibis.ifelse(day.month() < birth_month.month(), 1, 0)
+    age = years_since_birth_month(day, birth_month)
     # Each band ends where the next begins: (age < 18, "0-17"), (age < 65, "18-64"), ...
     bands = [
         (age < upper, label)

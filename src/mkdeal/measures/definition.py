@@ -206,3 +206,8 @@ def local_time(table: ibis.Table, column: str) -> ibis.Value:
 def seconds_between(table: ibis.Table, start: str, end: str) -> ibis.Value:
     """Whole seconds from `start` to `end`, computed in UTC (so clock changes are real)."""
     return table[end].epoch_seconds() - table[start].epoch_seconds()
+
+
+def years_since_birth_month(day: ibis.Value, birth_month: ibis.Value) -> ibis.Value:
+    """Whole years from the first of the birth month (whose day is not kept) to `day`."""
+    return day.year() - birth_month.year() - ibis.ifelse(day.month() < birth_month.month(), 1, 0)

@@ -32,7 +32,13 @@ from datetime import date
 import ibis
 
 from mkdeal.datasets.codes import code_list
-from mkdeal.measures.definition import Measure, NationalDefinition, Tables, local_time
+from mkdeal.measures.definition import (
+    Measure,
+    NationalDefinition,
+    Tables,
+    local_time,
+    years_since_birth_month,
+)
 
 PRIORITY = "system_flow"
 ASCOF_2B_DEFINITION = NationalDefinition(
@@ -47,10 +53,6 @@ QUARTER_MONTHS = (10, 11, 12)
 DIED = "4"  # DISCHARGE METHOD: patient died
 
 
-def _age_at(day: ibis.Value, birth_month: ibis.Value) -> ibis.Value:
-    return day.year() - birth_month.year() - ibis.ifelse(day.month() < birth_month.month(), 1, 0)
-
-
 def _codes_where(list_name: str, column: str) -> list[str]:
     codes = code_list(list_name)
     return [c for c in codes.codes if codes.attribute(c, column) == "yes"]
@@ -61,7 +63,7 @@ def _cohort(tables: Tables) -> ibis.Table:
     episodes = tables["reablement_follow_up"]
     return episodes.filter(
         episodes.hospital_discharged_on.month().isin(QUARTER_MONTHS)
-        & (_age_at(episodes.hospital_discharged_on, episodes.birth_month) >= 65)
+        & (years_since_birth_month(episodes.hospital_discharged_on, episodes.birth_month) >= 65)
         & episodes.reablement_funding.isin(_codes_where("reablement_funding", "in_ascof_2b"))
     )
 
@@ -99,7 +101,7 @@ def offered_units(tables: Tables) -> ibis.Table:
         spells._discharged_on.notnull()
         & spells._discharged_on.month().isin(QUARTER_MONTHS)
         & (spells.discharge_method != DIED)
-        & (_age_at(spells._discharged_on, spells.birth_month) >= 65)
+        & (years_since_birth_month(spells._discharged_on, spells.birth_month) >= 65)
     )
     discharged = alive.select(
         when=alive._discharged_on,

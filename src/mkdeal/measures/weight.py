@@ -33,7 +33,12 @@ from datetime import date
 
 import ibis
 
-from mkdeal.measures.definition import Measure, NationalDefinition, Tables
+from mkdeal.measures.definition import (
+    Measure,
+    NationalDefinition,
+    Tables,
+    years_since_birth_month,
+)
 
 PRIORITY = "obesity"
 LOWER_THRESHOLD_2001 = ("H", "J", "K", "L", "R", "M", "N")
@@ -79,11 +84,7 @@ def latest_bmi_units(tables: Tables) -> ibis.Table:
         ethnic_group_2021=residents.ethnic_group_2021.max(),
     )
     joined = observations.inner_join(people, observations.person_id == people.person_id)
-    age = (
-        joined.recorded_on.year()
-        - joined.birth_month.year()
-        - ibis.ifelse(joined.recorded_on.month() < joined.birth_month.month(), 1, 0)
-    )
+    age = years_since_birth_month(joined.recorded_on, joined.birth_month)
     adults = joined.filter((age >= 18) & joined.bmi.notnull())
     year = _financial_year_start(adults.recorded_on)
     latest = ibis.window(
