@@ -58,3 +58,55 @@ def test_adult_weight_golden(weight_loaded):
     assert (nice.numerator, nice.denominator) == (4, 7)
     # "Latest in the year" cannot be added up from months: years only.
     assert set(frame.frequency) == {"financial_year"}
+
+
+# --- NCMP -------------------------------------------------------------------------------
+
+CHILDREN = """\
+measurement_id,nhs_number,measured_on,school_year,school_urn,school_type,sex,date_of_birth,ethnic_category,height_cm,weight_kg,lsoa_2021
+C1,9990000018,2024-10-01,R,110123,state_maintained_mainstream,1,2019-09-01,A,110.0,25.0,E01016723
+C2,9990000026,2024-10-01,R,110123,state_maintained_mainstream,2,2019-09-01,A,110.0,19.0,E01016724
+C3,9990000034,2024-10-01,R,110124,independent,1,2019-09-01,A,110.0,25.0,E01016723
+C4,9990000042,2024-10-01,R,110123,state_maintained_mainstream,1,2019-09-01,A,110.0,25.0,E01099999
+C5,9990000050,2024-10-01,R,110123,state_maintained_mainstream,9,2019-09-01,A,110.0,25.0,E01016723
+C6,9990000069,2024-10-02,Y6,110123,state_maintained_mainstream,2,2013-12-31,A,145.0,48.0,E01016723
+"""
+# Reception 2024/25: C1 (BMI 20.7 at 5.1 years: above the 99.6th centile) and C2 (BMI
+# 15.7: healthy) count; C3 is at an independent school and C4 lives outside the area (its
+# LSOA is not the area's): both out; C5 (sex 9) has no z-score: outside the denominator.
+# Year 6: C6 alone (BMI 22.8 at 10.8 years: between the 95th and 99.6th centiles).
+NCMP_EXPECTED = {
+    "ncmp.reception_overweight_or_obese": (1, 2),
+    "ncmp.reception_obese": (1, 2),
+    "ncmp.reception_severely_obese": (1, 2),
+    "ncmp.year6_overweight_or_obese": (1, 1),
+    "ncmp.year6_obese": (1, 1),
+    "ncmp.year6_severely_obese": (0, 1),
+}
+
+
+def test_ncmp_golden(settings, tmp_path):
+    from mkdeal import growth
+
+    from .test_measures import DEPRIVATION
+
+    # The centiles the comments state, from the growth module (itself checked against
+    # rcpchgrowth): C1 above the 99.6th, C2 healthy, C6 between the 95th and the 99.6th.
+    ages = growth.decimal_age(["2019-09-01", "2019-09-01", "2013-12-31"], ["2024-10-01"] * 3)
+    sds = growth.bmi_sds(
+        ages, ["male", "female", "female"], growth.bmi([110, 110, 145], [25, 19, 48])
+    )
+    assert list(growth.classify(sds)) == [
+        growth.SEVERELY_OBESE,
+        growth.HEALTHY_WEIGHT,
+        growth.OBESE,
+    ]
+
+    _load(settings, tmp_path, "area_deprivation", DEPRIVATION, "E06000042")
+    year = Period(date(2024, 9, 1), date(2025, 8, 31))
+    _load(settings, tmp_path, "child_measurements", CHILDREN, "E06000042", year)
+    frame = results(settings, list(NCMP_EXPECTED), frequencies=("academic_year", "month"))
+    for measure_id, expected in NCMP_EXPECTED.items():
+        got = row(frame, measure_id, date(2024, 9, 1))
+        assert (got.numerator, got.denominator) == expected, measure_id
+    assert set(frame.frequency) == {"academic_year"}

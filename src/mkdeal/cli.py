@@ -852,7 +852,17 @@ def _compute_measures(runtime, measure_ids, start, end, by, frequencies, policy)
     "--frequency",
     "frequencies",
     multiple=True,
-    type=click.Choice(["day", "week", "month", "quarter", "financial_year", "rolling_12_months"]),
+    type=click.Choice(
+        [
+            "day",
+            "week",
+            "month",
+            "quarter",
+            "financial_year",
+            "academic_year",
+            "rolling_12_months",
+        ]
+    ),
     help="Period length; repeat for several. Default: month.",
 )
 @_POLICY_OPTION
@@ -924,6 +934,7 @@ _FREQ_SHORT = {
     "month": "month",
     "quarter": "qtr",
     "financial_year": "FY",
+    "academic_year": "AY",
     "rolling_12_months": "R12",
 }
 
@@ -971,7 +982,7 @@ def _results_table(frame) -> str:
 @click.argument("measure_id")
 @click.option(
     "--frequency",
-    type=click.Choice(["day", "week", "month", "quarter", "financial_year"]),
+    type=click.Choice(["day", "week", "month", "quarter", "financial_year", "academic_year"]),
     default="month",
     show_default=True,
 )

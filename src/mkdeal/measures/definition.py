@@ -28,7 +28,9 @@ ValueType = Literal[
     "proportion", "count", "rate", "mean", "median", "total", "ratio", "daily_mean", "percentile"
 ]
 Improvement = Literal["increase", "decrease", "neutral"]
-Frequency = Literal["day", "week", "month", "quarter", "financial_year", "rolling_12_months"]
+Frequency = Literal[
+    "day", "week", "month", "quarter", "financial_year", "academic_year", "rolling_12_months"
+]
 
 VALUE_TYPES = (
     "proportion",
@@ -41,7 +43,15 @@ VALUE_TYPES = (
     "daily_mean",
     "percentile",
 )
-FREQUENCIES = ("day", "week", "month", "quarter", "financial_year", "rolling_12_months")
+FREQUENCIES = (
+    "day",
+    "week",
+    "month",
+    "quarter",
+    "financial_year",
+    "academic_year",
+    "rolling_12_months",
+)
 # Breakdowns a unit with a person_id supports, through the residents and deprivation data.
 PERSON_BREAKDOWNS = ("imd_decile", "imd_quintile", "age_band", "sex", "ethnic_group", "pcn")
 # Breakdowns by a column of the units themselves, where a measure's units carry it.

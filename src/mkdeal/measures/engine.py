@@ -409,8 +409,9 @@ def _period_start_expr(day: ibis.Value, frequency: str) -> ibis.Value:
         return day.truncate("M")
     if frequency == "quarter":
         return day.truncate("Q")
-    year = ibis.ifelse(day.month() >= 4, day.year(), day.year() - 1)
-    return ibis.date(year, 4, 1)
+    first = 9 if frequency == "academic_year" else 4  # September, else April
+    year = ibis.ifelse(day.month() >= first, day.year(), day.year() - 1)
+    return ibis.date(year, first, 1)
 
 
 def _median_by_period(units, frequency, cover, breakdown, version) -> pd.DataFrame:

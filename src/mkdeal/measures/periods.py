@@ -2,8 +2,8 @@
 
 Periods are Europe/London calendar periods (DESIGN.md, "Time"): days; weeks from Monday;
 months; calendar quarters (which are also financial-year quarters); financial years from
-1 April; and rolling 12 months ending with each month, which overlap one another and so
-are never sent to SPC.
+1 April; academic years from 1 September; and rolling 12 months ending with each month,
+which overlap one another and so are never sent to SPC.
 """
 
 from __future__ import annotations
@@ -16,7 +16,14 @@ import numpy as np
 import pandas as pd
 
 # pandas period aliases for the SPC engine, for the periods that do not overlap.
-SPC_FREQ = {"day": "D", "week": "W-SUN", "month": "M", "quarter": "Q", "financial_year": "Y-MAR"}
+SPC_FREQ = {
+    "day": "D",
+    "week": "W-SUN",
+    "month": "M",
+    "quarter": "Q",
+    "financial_year": "Y-MAR",
+    "academic_year": "Y-AUG",
+}
 
 
 def period_starts(days: pd.Series, frequency: str) -> pd.Series:
@@ -32,6 +39,8 @@ def period_starts(days: pd.Series, frequency: str) -> pd.Series:
         return days.dt.to_period("Q").dt.start_time
     if frequency == "financial_year":
         return days.dt.to_period("Y-MAR").dt.start_time
+    if frequency == "academic_year":  # September to August, as schools and the NCMP
+        return days.dt.to_period("Y-AUG").dt.start_time
     raise ValueError(f"Unknown frequency {frequency!r}.")
 
 
@@ -42,7 +51,13 @@ def period_end(start: date, frequency: str) -> date:
         return start
     if frequency == "week":
         return start + timedelta(days=6)
-    months = {"month": 1, "quarter": 3, "financial_year": 12, "rolling_12_months": 12}
+    months = {
+        "month": 1,
+        "quarter": 3,
+        "financial_year": 12,
+        "academic_year": 12,
+        "rolling_12_months": 12,
+    }
     return (
         pd.Timestamp(start) + pd.DateOffset(months=months[frequency]) - pd.Timedelta(days=1)
     ).date()

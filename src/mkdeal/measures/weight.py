@@ -1,4 +1,8 @@
-"""The obesity priority's measures from GP records: adults living with overweight or obesity.
+"""The obesity priority's weight measures: adults from GP records, children from the NCMP.
+
+The children's measures (`ncmp.*`: Reception and Year 6 overweight including obesity,
+obesity, severe obesity) are at the end of this module; their centiles are derived when the
+measurements are loaded (`mkdeal.growth`, via the child_measurements contract).
 
 **Adults with overweight or obesity, GP records** (`weight.adults_overweight_or_obese`):
 adults 18 and over whose latest BMI recorded in the financial year is 25 or more, over
@@ -33,6 +37,7 @@ from datetime import date
 
 import ibis
 
+from mkdeal.datasets.codes import code_list
 from mkdeal.measures.definition import (
     Measure,
     NationalDefinition,
@@ -161,3 +166,103 @@ ADULTS_OVERWEIGHT_NICE = Measure(
 )
 
 MEASURES = (ADULTS_OVERWEIGHT, ADULTS_OVERWEIGHT_NICE)
+
+
+# --- Children: the National Child Measurement Programme ------------------------------
+
+NCMP_DEFINITION = NationalDefinition(
+    name="NHS England, National Child Measurement Programme: prevalence of overweight "
+    "(including obesity), obesity and severe obesity, by residence, UK90 BMI centiles "
+    "(population monitoring thresholds 85th, 95th, 99.6th)",
+    version="NCMP 2023/24 methods",
+    url="https://fingertips.phe.org.uk/static-reports/obesity-physical-activity-nutrition/"
+    "ncmp-report-methods.html",
+)
+# weight_category (derived at load, see child_measurements) at or above each threshold.
+AT_OR_ABOVE = {
+    "overweight_or_obese": ("overweight", "obese", "severely_obese"),
+    "obese": ("obese", "severely_obese"),
+    "severely_obese": ("severely_obese",),
+}
+SCHOOL_YEARS = {"R": "reception", "Y6": "year6"}
+
+
+def ncmp_units(tables: Tables) -> ibis.Table:
+    """Children measured in state-maintained mainstream schools who live in the area, on
+    their measurement date, with the weight category derived when they were loaded.
+
+    Residence: the child's LSOA (2021) is one of the area's, as listed in the loaded area
+    deprivation data; a child measured at one of the area's schools who lives elsewhere is
+    out, as NCMP figures are by residence. (With the official IoD files loaded, the rule
+    becomes the file's local authority code; until then the list is the loaded LSOAs.)
+    Children without a z-score (sex 9 or X, or under 4) are outside the denominator.
+    """
+    children = tables["child_measurements"]
+    areas = tables["area_deprivation"].select("lsoa_2021").distinct()
+    mainstream = code_list("ncmp_school_type")
+    counted = [
+        c for c in mainstream.codes if mainstream.attribute(c, "in_national_figures") == "yes"
+    ]
+    children = children.filter(children.school_type.isin(counted))
+    children = children.semi_join(areas, children.lsoa_2021 == areas.lsoa_2021)
+    return children.select(
+        when=children.measured_on,
+        person_id=children.person_id,
+        school_year=children.school_year,
+        weight_category=children.weight_category,
+        classified=children.bmi_sds.notnull(),
+    )
+
+
+def _ncmp(school_year: str, level: str, title: str) -> Measure:
+    categories = AT_OR_ABOVE[level]
+
+    def numerator(units: ibis.Table) -> ibis.Value:
+        return (units.school_year == school_year) & units.weight_category.isin(categories)
+
+    def denominator(units: ibis.Table) -> ibis.Value:
+        return (units.school_year == school_year) & units.classified
+
+    return Measure(
+        id=f"ncmp.{SCHOOL_YEARS[school_year]}_{level}",
+        title=title,
+        priority=PRIORITY,
+        value_type="proportion",
+        unit="%",
+        improvement="decrease",
+        definition=NCMP_DEFINITION,
+        datasets=("child_measurements", "area_deprivation"),
+        units=ncmp_units,
+        numerator=numerator,
+        denominator=denominator,
+        version="1.0",
+        frequency="academic_year",
+        frequencies=("academic_year",),
+        description=(
+            f"{title}: children in {'Reception' if school_year == 'R' else 'Year 6'} at or "
+            "above the UK90 threshold at their decimal age at measurement, over children "
+            "measured with a z-score; academic years September to August."
+        ),
+        caveats=(
+            "No z-score exclusion: |z| above 5 is flagged for review (bmi_needs_review) but "
+            "counted.",
+            "Whether NCMP uses exactly rcpchgrowth's 2009 reanalysis of the UK90 LMS values "
+            "is unconfirmed.",
+        ),
+        written_by="mkdeal engineering (issue 21)",
+        checked_by="not yet independently checked",
+        next_review=date(2027, 4, 1),
+    )
+
+
+NCMP_MEASURES = tuple(
+    _ncmp(year, level, f"{label} {title}")
+    for year, label in (("R", "Reception"), ("Y6", "Year 6"))
+    for level, title in (
+        ("overweight_or_obese", "children with overweight including obesity"),
+        ("obese", "children with obesity (including severe obesity)"),
+        ("severely_obese", "children with severe obesity"),
+    )
+)
+
+MEASURES = (*MEASURES, *NCMP_MEASURES)
