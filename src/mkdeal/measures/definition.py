@@ -4,9 +4,9 @@ A measure names the datasets it reads and gives three pure-ibis functions:
 
 - ``units(tables)``: one row per counted unit (an arrival, a referral), with a column
   ``when`` (a timestamp in the source's local time, or a date) that places the unit in a
-  period. ``when`` is the period placeholder: the engine assigns units to days, weeks,
-  months, quarters and financial years itself, in one pass, instead of filtering per
-  period. A unit may carry ``person_id`` (for the person breakdowns) and ``site``.
+  period. ``when`` is how a definition names its period: the engine assigns units to
+  days, weeks, months, quarters, financial and academic years itself, in one pass,
+  instead of filtering once per period. A unit may carry ``person_id`` (for the person breakdowns) and ``site``.
 - ``numerator(units)`` and ``denominator(units)``: a boolean (counted or not) or a number
   per unit, summed over a period. A count has no denominator. For a mean, median or
   total the numerator is the value and the denominator counts the records.
