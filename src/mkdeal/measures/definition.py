@@ -6,7 +6,8 @@ A measure names the datasets it reads and gives three pure-ibis functions:
   ``when`` (a timestamp in the source's local time, or a date) that places the unit in a
   period. ``when`` is how a definition names its period: the engine assigns units to
   days, weeks, months, quarters, financial and academic years itself, in one pass,
-  instead of filtering once per period. A unit may carry ``person_id`` (for the person breakdowns) and ``site``.
+  instead of filtering once per period. A unit may carry ``person_id`` (for the person
+  breakdowns) and columns for the unit breakdowns (``site``, ``provider``, ...).
 - ``numerator(units)`` and ``denominator(units)``: a boolean (counted or not) or a number
   per unit, summed over a period. A count has no denominator. For a mean, median or
   total the numerator is the value and the denominator counts the records.
