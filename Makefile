@@ -6,7 +6,7 @@ MKDEAL := .venv/bin/mkdeal --as-of $(AS_OF)
 .PHONY: install demo test lint format clean-data
 
 install:
-	@uv=$$(./scripts/ensure-uv) && "$$uv" sync --frozen --quiet
+	@uv=$$(./scripts/ensure-uv) && "$$uv" sync --frozen --extra spark --quiet
 
 demo: install  ## run everything on embedded defaults (data in ./data), ending with the web service
 	$(MKDEAL) db upgrade

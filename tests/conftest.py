@@ -108,3 +108,33 @@ def new_postgres_url(postgres_schema: str):
     with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
         for schema in schemas:
             connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="session")
+def spark_session(tmp_path_factory: pytest.TempPathFactory):
+    """One local SparkSession for the whole test run (it takes 5-8 s to start), set so that
+    engines agree and tests stay quick: UTC, two shuffle partitions, no UI, and a fresh
+    warehouse folder (a leftover spark-warehouse/ makes create_table fail)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as error:  # pragma: no cover - the test environment has the extra
+        raise RuntimeError(
+            "The Spark tests need the spark extra: run `uv sync --extra spark` (make install does)."
+        ) from error
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    folder = tmp_path_factory.mktemp("spark")
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("mkdeal-tests")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.default.parallelism", "2")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.warehouse.dir", str(folder / "spark-warehouse"))
+        .config("spark.driver.extraJavaOptions", f"-Djava.io.tmpdir={folder}")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

@@ -91,6 +91,34 @@ def _sample_file(folder: Path, name: str, seed: int) -> Path:
     return path
 
 
+def _publish_measures(settings, folder: Path) -> None:
+    """The handover golden data (test_measures) loaded and the measures published: in
+    October 3 of 5 known handovers took over 30 minutes, a group of 3 the public must not
+    see."""
+    from mkdeal.datasets.load import load_file
+    from mkdeal.measures.refresh import refresh
+
+    from .test_measures import (
+        ARRIVALS,
+        DEPRIVATION,
+        HEADER_ONLY,
+        NOVEMBER,
+        OCTOBER,
+        RESIDENTS,
+    )
+
+    for name, text, source, period in (
+        ("ambulance_arrivals", ARRIVALS, "RD8", OCTOBER),
+        ("ambulance_arrivals", HEADER_ONLY["ambulance_arrivals"], "RD8", NOVEMBER),
+        ("residents", RESIDENTS, "QHG", None),
+        ("area_deprivation", DEPRIVATION, "E06000042", None),
+    ):
+        path = folder / f"{name}-{period.start if period else 'all'}.csv"
+        path.write_text(text, encoding="utf-8")
+        load_file(settings, name, path, source=source, as_of=date(2026, 3, 31), period=period)
+    refresh(settings)
+
+
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app on a free local port over a fresh data folder; yields its origin."""
@@ -124,6 +152,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     for source, seed in (("RD8", 1), ("RV3", 2)):
         path = _sample_file(root, f"spells-{source}.csv", seed)
         load_file(settings, "acute_spells", path, source=source, as_of=date(2026, 3, 31))
+    _publish_measures(settings, root)
 
     port = _free_port()
     config = uvicorn.Config(
@@ -298,7 +327,7 @@ def test_analyst_signs_in_sees_own_loads_is_refused_audit_and_signs_out(browsing
         page.keyboard.press("Enter")
     browsing.check()
     assert browsing.path() == "/loads"
-    assert browsing.heading() == "Loads"
+    assert browsing.heading() == "Data quality: loads"
     assert page.locator("header").get_by_text("Ann Analyst").is_visible()
     header = page.locator("header")
     assert header.get_by_role("link", name="Loads").is_visible()
@@ -308,7 +337,7 @@ def test_analyst_signs_in_sees_own_loads_is_refused_audit_and_signs_out(browsing
     sources = [
         rows.nth(i).locator("td").nth(2).inner_text().strip()
         for i in range(rows.count())
-        if rows.nth(i).locator("td").count() == 8  # a load's row, not a reason's
+        if rows.nth(i).locator("td").count() == 9  # a load's row, not a reason's
     ]
     assert sources and set(sources) == {"RD8"}, sources
 
@@ -395,8 +424,11 @@ AXE_PAGES = {
     "not-found": (None, "/no-such-page", 404),
     "loads": ("analyst", "/loads", 200),
     "audit": ("admin", "/audit", 200),
+    "measure": (None, "/measures/flow.handovers_over_30_minutes", 200),
+    "measure-analyst": ("analyst", "/measures/flow.handovers_over_30_minutes", 200),
+    "methodology": (None, "/methodology", 200),
 }
-SCREENSHOT_KINDS = {"home", "priority", "sign-in", "forbidden"}
+SCREENSHOT_KINDS = {"home", "priority", "sign-in", "forbidden", "measure", "measure-analyst"}
 
 
 @pytest.mark.parametrize("kind", list(AXE_PAGES))
@@ -431,3 +463,55 @@ def test_axe_finds_no_serious_problems(browsing: Browsing, kind: str):
         for v in serious
     )
     assert not serious, f"axe on {kind} ({browsing.path()}):\n{report}"
+
+
+# --- the dashboard --------------------------------------------------------------------------
+
+MEASURE = "flow.handovers_over_30_minutes"
+
+
+def _figure_cells(page) -> list[str]:
+    """The numerator and denominator cells of every table row on the page."""
+    cells = []
+    for row in page.locator("tr.nhsuk-table__row").all():
+        values = [(cell.text_content() or "").strip() for cell in row.locator("td").all()]
+        cells.extend(values[1:3])
+    return cells
+
+
+def test_measure_followed_from_home_to_its_chart(browsing: Browsing):
+    from mkdeal.deal import load_deal
+
+    page = browsing.page
+    browsing.go("/")
+    name = next(p.name for p in load_deal().priorities if p.id == "system_flow")
+    with page.expect_navigation():
+        page.get_by_role("link", name=name).first.click()
+    browsing.check()
+    sparkline = page.locator(".mkdeal-chart").first
+    sparkline.and_(page.locator("[data-chart=drawn]")).wait_for()
+    with page.expect_navigation():
+        page.locator(f'a[href="/measures/{MEASURE}"]').first.click()
+    browsing.check()
+    assert browsing.path() == f"/measures/{MEASURE}"
+    chart = page.locator('.mkdeal-chart[data-spec="measure-chart-spec"]')
+    page.locator('.mkdeal-chart[data-spec="measure-chart-spec"][data-chart="drawn"]').wait_for()
+    assert chart.locator("svg").count() >= 1
+    assert page.get_by_text("Not enough data for SPC yet").count() >= 1
+    browsing.screenshot("measure-chart")
+    browsing.check()
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download the data (CSV)").click()
+    text = Path(download_info.value.path()).read_text(encoding="utf-8")
+    assert text.startswith("measure_id,version,frequency")
+    assert MEASURE in text
+
+
+def test_public_sees_no_small_count_but_the_analyst_sees_the_3(browsing: Browsing):
+    page = browsing.page
+    browsing.go(f"/measures/{MEASURE}")
+    public = _figure_cells(page)
+    assert public and not {str(n) for n in range(1, 8)} & set(public)
+    browsing.sign_in("analyst", next=f"/measures/{MEASURE}")
+    assert browsing.path() == f"/measures/{MEASURE}"
+    assert "3" in _figure_cells(page)

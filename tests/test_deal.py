@@ -47,7 +47,7 @@ def load_error(path: Path) -> str:
 
 
 def test_packaged_deal_loads_with_a_version(deal):
-    assert deal.version == "1.1"
+    assert deal.version == "1.2"
     assert deal.release.changes[-1].version == deal.version
     assert deal.release.source.url.startswith("https://healthwatchmiltonkeynes.co.uk/")
 
@@ -201,8 +201,8 @@ def test_load_deal_unconfirmed_without_note_refused(tmp_path):
 
 
 def test_load_deal_version_without_change_entry_refused(tmp_path):
-    path = write_variant(tmp_path, 'version = "1.1"\nnotes', 'version = "1.2"\nnotes')
-    assert "version 1.2 has no entry in the changes list" in load_error(path)
+    path = write_variant(tmp_path, 'version = "1.2"\nnotes', 'version = "1.3"\nnotes')
+    assert "version 1.3 has no entry in the changes list" in load_error(path)
 
 
 def test_load_deal_missing_file_names_the_file(tmp_path):
@@ -262,7 +262,7 @@ def test_render_deal_text_mentions_every_partner_and_code(deal):
 
 def test_render_deal_text_shows_priorities_and_unconfirmed_marks(deal):
     text = render_deal_text(deal)
-    assert "version 1.1" in text
+    assert "version 1.2" in text
     for priority in deal.priorities:
         assert priority.name in text
         assert priority.steering_group in text

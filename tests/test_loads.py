@@ -73,6 +73,12 @@ EVENTS = Dataset(
 )
 
 
+def in_utc(value: datetime) -> datetime:
+    """A warehouse timestamp as an aware UTC datetime: the warehouse keeps UTC instants
+    without a zone (ADR 0004, decision 14), so a naive value is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def write_csv(path: Path, rows: list[str], header: str = HEADER) -> Path:
     path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
     return path
@@ -117,7 +123,7 @@ def test_load_good_file_pseudonymises_and_keeps_time_offsets(warehouse_settings,
     assert rows[0]["person_id"] == rows[2]["person_id"] != rows[1]["person_id"]
     assert len(rows[0]["person_id"]) == 32
     # January is GMT: local 10:00 is 10:00 UTC, offset 0.
-    assert rows[0]["started_at"] == datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+    assert in_utc(rows[0]["started_at"]) == datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
     assert rows[0]["started_at_utc_offset_minutes"] == 0
     assert rows[1]["ended_at"] is None and rows[1]["score"] is None
     assert [row["urgent"] for row in rows] == [True, False, True]
@@ -312,14 +318,14 @@ def test_load_across_the_october_clock_change(warehouse_settings, tmp_path):
 
     loaded = warehouse_rows(warehouse_settings)
     # An ambiguous naive time takes its first occurrence (BST, 00:30 UTC).
-    assert loaded[0]["ended_at"] == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    assert in_utc(loaded[0]["ended_at"]) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
     assert loaded[0]["ended_at_utc_offset_minutes"] == 60
     # 01:30 (first, BST) to 02:10 (GMT) lasts 1 h 40 min, computed in UTC.
     assert loaded[1]["ended_at"] - loaded[1]["started_at"] == datetime(
         2026, 1, 1, 1, 40
     ) - datetime(2026, 1, 1)
     # With an offset the time is taken as written: the second 01:30.
-    assert loaded[2]["started_at"] == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    assert in_utc(loaded[2]["started_at"]) == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
     assert loaded[2]["started_at_utc_offset_minutes"] == 0
     assert loaded[1]["ended_at_utc_offset_minutes"] == 0
 

@@ -57,9 +57,9 @@ nhs_number,birth_month,sex,ethnic_category,ethnic_group_2021,lsoa_2021,gp_practi
 9990000034,1990-11,2,R,,E01016724,K82001,U12345,
 """
 DEPRIVATION = """\
-lsoa_2021,imd_version,imd_decile,imd_rank,imd_score,lsoa_2011,lsoa_change_indicator
-E01016723,synthetic,1,100,60.0,,
-E01016724,synthetic,8,25000,8.0,,
+lsoa_2021,imd_version,local_authority_code,imd_decile,imd_rank,imd_score,lsoa_2011,lsoa_change_indicator
+E01016723,synthetic,E06000042,1,100,60.0,,
+E01016724,synthetic,E06000042,8,25000,8.0,,
 """
 HEADER_ONLY = {
     "ambulance_arrivals": ARRIVALS.splitlines()[0] + "\n",

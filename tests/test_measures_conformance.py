@@ -1,5 +1,6 @@
 """Conformance: every registered measure, every breakdown and frequency, gives the same
 results on DuckDB and PostgreSQL (counts exactly, values and intervals within 1e-9).
+test_measures_spark.py holds PySpark to the same comparison.
 
 New measures join by being registered; nothing here names one.
 """
@@ -33,7 +34,7 @@ TOLERANCE = 1e-9
 KEYS = ["measure_id", "frequency", "period_start", "breakdown", "breakdown_version", "group"]
 
 
-def _load_everything(settings, folder):
+def load_everything(settings, folder):
     needed = {d for m in MEASURES.values() for d in m.datasets} | {"residents", "area_deprivation"}
     for name in needed:
         dataset = get_dataset(name)
@@ -49,9 +50,14 @@ def _load_everything(settings, folder):
 
 def _results(settings) -> pd.DataFrame:
     with open_warehouse_for_writing(settings, purpose="a conformance test") as backend:
-        frame = compute(
-            backend, list(MEASURES.values()), frequencies=FREQUENCIES, breakdowns=BREAKDOWNS
-        )
+        return results_on(backend)
+
+
+def results_on(backend) -> pd.DataFrame:
+    """Every measure at every frequency and breakdown, in a fixed order."""
+    frame = compute(
+        backend, list(MEASURES.values()), frequencies=FREQUENCIES, breakdowns=BREAKDOWNS
+    )
     return frame.sort_values(KEYS).reset_index(drop=True)
 
 
@@ -63,34 +69,40 @@ def test_every_measure_agrees_on_duckdb_and_postgres(settings, postgres_schema, 
         connection.execute(f'CREATE SCHEMA "{schema}"')
     try:
         postgres = dataclasses.replace(settings, warehouse_url=f"{POSTGRES_URL}?schema={schema}")
-        _load_everything(settings, folder)
-        _load_everything(postgres, folder)
+        load_everything(settings, folder)
+        load_everything(postgres, folder)
         on_duckdb, on_postgres = _results(settings), _results(postgres)
     finally:
         with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
             connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
-    assert len(on_duckdb) > 1000
-    assert set(on_duckdb.measure_id) == set(MEASURES)
-    assert set(on_duckdb.breakdown) == {"all", *breakdown_choices(MEASURES.values())}
-    pd.testing.assert_frame_equal(on_duckdb[KEYS], on_postgres[KEYS])
+    assert_same_results(on_duckdb, on_postgres)
+    assert (on_duckdb.load_ids != "").all()
+    _rolling_sums_are_sums_of_months(on_duckdb)
+    _per_day_means_weigh_months_by_their_days(on_duckdb)
+
+
+def assert_same_results(expected: pd.DataFrame, got: pd.DataFrame) -> None:
+    """Every measure, breakdown and frequency is present, the same rows on both engines,
+    counts exactly equal and values and intervals within TOLERANCE."""
+    assert len(expected) > 1000
+    assert set(expected.measure_id) == set(MEASURES)
+    assert set(expected.breakdown) == {"all", *breakdown_choices(MEASURES.values())}
+    pd.testing.assert_frame_equal(expected[KEYS], got[KEYS])
     for column in ("numerator", "denominator"):
-        exact = on_duckdb.value_type != "total"  # a total of hours is a float sum
-        a, b = on_duckdb[column].to_numpy(float), on_postgres[column].to_numpy(float)
-        np.testing.assert_array_equal(a[exact.to_numpy()], b[exact.to_numpy()], err_msg=column)
+        exact = (expected.value_type != "total").to_numpy()  # a total of hours is a float sum
+        a, b = expected[column].to_numpy(float), got[column].to_numpy(float)
+        np.testing.assert_array_equal(a[exact], b[exact], err_msg=column)
         np.testing.assert_allclose(a, b, rtol=TOLERANCE, equal_nan=True, err_msg=column)
     for column in ("value", "lower", "upper"):
         np.testing.assert_allclose(
-            on_duckdb[column].to_numpy(float),
-            on_postgres[column].to_numpy(float),
+            expected[column].to_numpy(float),
+            got[column].to_numpy(float),
             rtol=TOLERANCE,
             atol=TOLERANCE,
             equal_nan=True,
             err_msg=column,
         )
-    assert (on_duckdb.load_ids != "").all()
-    _rolling_sums_are_sums_of_months(on_duckdb)
-    _per_day_means_weigh_months_by_their_days(on_duckdb)
 
 
 def _rolling_sums_are_sums_of_months(frame: pd.DataFrame) -> None:

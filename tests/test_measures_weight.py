@@ -73,7 +73,8 @@ C6,9990000069,2024-10-02,Y6,110123,state_maintained_mainstream,2,2013-12-31,A,14
 """
 # Reception 2024/25: C1 (BMI 20.7 at 5.1 years: above the 99.6th centile) and C2 (BMI
 # 15.7: healthy) count; C3 is at an independent school and C4 lives outside the area (its
-# LSOA is not the area's): both out; C5 (sex 9) has no z-score: outside the denominator.
+# LSOA is in Bedford, E06000055, in the deprivation file): both out; C5 (sex 9) has no
+# z-score: outside the denominator.
 # Year 6: C6 alone (BMI 22.8 at 10.8 years: between the 95th and 99.6th centiles).
 NCMP_EXPECTED = {
     "ncmp.reception_overweight_or_obese": (1, 2),
@@ -90,6 +91,7 @@ def test_ncmp_golden(settings, tmp_path):
 
     from .test_measures import DEPRIVATION
 
+    bedford = "E01099999,synthetic,E06000055,5,16000,20.0,,\n"
     # The centiles the comments state, from the growth module (itself checked against
     # rcpchgrowth): C1 above the 99.6th, C2 healthy, C6 between the 95th and the 99.6th.
     ages = growth.decimal_age(["2019-09-01", "2019-09-01", "2013-12-31"], ["2024-10-01"] * 3)
@@ -102,7 +104,7 @@ def test_ncmp_golden(settings, tmp_path):
         growth.OBESE,
     ]
 
-    _load(settings, tmp_path, "area_deprivation", DEPRIVATION, "E06000042")
+    _load(settings, tmp_path, "area_deprivation", DEPRIVATION + bedford, "E06000042")
     year = Period(date(2024, 9, 1), date(2025, 8, 31))
     _load(settings, tmp_path, "child_measurements", CHILDREN, "E06000042", year)
     frame = results(settings, list(NCMP_EXPECTED), frequencies=("academic_year", "month"))

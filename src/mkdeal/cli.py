@@ -402,6 +402,119 @@ def load_command(
         click.echo(f"See the rows with `mkdeal quarantine show {result.load_id}`.")
 
 
+@cli.group()
+def deprivation() -> None:
+    """The published English Indices of Deprivation, as area deprivation data."""
+
+
+_INDEX_ARGUMENT = click.argument("index", type=click.Choice(["iod2025", "imd2019"]))
+_INDEX_FILE_ARGUMENT = click.argument(
+    "file", type=click.Path(path_type=Path, dir_okay=False, exists=True)
+)
+_LOOKUP_OPTION = click.option(
+    "--lookup",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="For imd2019: the ONS LSOA (2011) to LSOA (2021) to LAD (2022) exact-fit lookup CSV.",
+)
+
+
+def _convert_deprivation(index: str, file: Path, lookup: Path | None):
+    from mkdeal.datasets.deprivation import convert
+
+    converted = convert(index, file, lookup)
+    click.echo(
+        f"Read {converted.read:,} rows of {file.name}: {converted.areas:,} LSOA 2021 areas "
+        f"({converted.merged:,} made from more than one 2011 area).",
+        err=True,
+    )
+    for note in converted.notes:
+        click.echo(note, err=True)
+    return converted
+
+
+@deprivation.command("convert")
+@_INDEX_ARGUMENT
+@_INDEX_FILE_ARGUMENT
+@_LOOKUP_OPTION
+@click.option(
+    "--out",
+    "--output",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The area_deprivation CSV to write.",
+)
+def deprivation_convert(index: str, file: Path, lookup: Path | None, out: Path) -> None:
+    """Turn a published index file into an area_deprivation CSV, without loading it.
+
+    INDEX is iod2025 (File 7, on LSOA 2021) or imd2019 (File 7 or File 1, on LSOA 2011,
+    with --lookup). docs/adr/0005-deprivation-files.md gives the rule for merged areas.
+    """
+    from mkdeal.datasets.deprivation import write_contract_csv
+
+    converted = _convert_deprivation(index, file, lookup)
+    write_contract_csv(converted, out)
+    click.echo(f"Wrote {out}.", err=True)
+
+
+@deprivation.command("load")
+@_INDEX_ARGUMENT
+@_INDEX_FILE_ARGUMENT
+@_LOOKUP_OPTION
+@click.option(
+    "--source",
+    default="E06000042",
+    show_default=True,
+    help="The partner the load is recorded as coming from (ODS code, else ONS code).",
+)
+@click.option("--agreement", help="The data sharing agreement (required in prod).")
+@click.option(
+    "--purpose",
+    type=click.Choice(["direct-care", "planning", "research"]),
+    help="Why the data is held (required in prod; dev: planning).",
+)
+@click.pass_obj
+def deprivation_load(
+    runtime: Runtime,
+    index: str,
+    file: Path,
+    lookup: Path | None,
+    source: str,
+    agreement: str | None,
+    purpose: str | None,
+) -> None:
+    """Convert a published index file and load it as area deprivation.
+
+    The converted CSV is kept in the data folder (imports/) and loaded like any extract:
+    the same file again changes nothing, and a new file of the same index replaces only
+    that index's rows, so IoD2025 and IMD 2019 stay side by side.
+    """
+    from mkdeal.datasets.deprivation import write_contract_csv
+    from mkdeal.datasets.load import load_file
+    from mkdeal.datasets.staging import file_sha256
+
+    converted = _convert_deprivation(index, file, lookup)
+    digest = file_sha256(file)[:12] + (f"_{file_sha256(lookup)[:8]}" if lookup else "")
+    out = runtime.settings.data_dir / "imports" / f"area_deprivation_{index}_{digest}.csv"
+    write_contract_csv(converted, out)
+    result = load_file(
+        runtime.settings,
+        "area_deprivation",
+        out,
+        source=source,
+        as_of=runtime.as_of,
+        agreement=agreement,
+        purpose=purpose,
+        progress=lambda message: click.echo(message, err=True),
+    )
+    click.echo(
+        f"Load {result.load_id}: {result.outcome}; read {result.read:,}, loaded "
+        f"{result.loaded:,}, quarantined {result.quarantined:,}."
+    )
+    if result.quarantined:
+        click.echo(f"See the rows with `mkdeal quarantine show {result.load_id}`.")
+
+
 @cli.command("loads")
 @click.option("--dataset", help="Only this dataset's loads.")
 @click.pass_obj
@@ -777,7 +890,7 @@ def measures_list(output_format: str) -> None:
     for measure in MEASURES.values():
         target = ""
         if measure.target is not None:
-            shown = measure.target.value * (100 if measure.unit == "%" else 1)
+            shown = measure.target.value * measure.display_scale
             target = (
                 f"; {measure.target.kind} {shown:g}{measure.unit if measure.unit == '%' else ''}"
             )
@@ -863,7 +976,9 @@ def _compute_measures(runtime, measure_ids, start, end, by, frequencies, policy)
             "rolling_12_months",
         ]
     ),
-    help="Period length; repeat for several. Default: month.",
+    help="Period length; repeat for several. Default: every frequency each measure is "
+    "published at (months, quarters, financial years and rolling 12 months, or the "
+    "measure's own, such as academic years for NCMP).",
 )
 @_POLICY_OPTION
 @click.option(
@@ -900,9 +1015,7 @@ def measures_compute(
     """
     if output_format == "parquet" and out is None:
         raise UserError("Parquet is binary; give --out FILE.parquet.")
-    _, frame = _compute_measures(
-        runtime, measure_ids, start, end, by, frequencies or ("month",), policy
-    )
+    _, frame = _compute_measures(runtime, measure_ids, start, end, by, frequencies or None, policy)
     frame = frame.copy()
     for column in ("period_start", "period_end"):
         frame[column] = frame[column].map(lambda d: d.isoformat())
@@ -1028,7 +1141,7 @@ def measures_spc(
             f"There are no {frequency} figures for {measure_id}: no loads cover a whole period."
         )
     frame = frame.sort_values(["breakdown_version", "group", "period_start"])
-    scale = 100 if measure.value_type == "proportion" and measure.unit == "%" else 1
+    scale = measure.display_scale
     facets = None
     if by:
         facets = (
@@ -1078,6 +1191,264 @@ def measures_spc(
         )
         payload = to_svg(chart) if chosen == "svg" else to_png(chart)
     _write_payload(payload, out)
+
+
+@measures.command("gap")
+@click.argument("measure_id")
+@click.option(
+    "--by",
+    type=click.Choice(["decile", "quintile"]),
+    default="decile",
+    show_default=True,
+    help="Most deprived minus least deprived decile (1 - 10) or quintile (1 - 5).",
+)
+@click.option(
+    "--pool",
+    type=click.Choice(["1", "3", "5"]),
+    default="1",
+    show_default=True,
+    help="Consecutive periods whose counts are added up before the gap is taken.",
+)
+@click.option(
+    "--imd-version",
+    help="One deprivation index for every period (iod2025, imd2019, synthetic). Default: "
+    "as NCMP does, each period on the index current at its end, never pooling across two.",
+)
+@click.option(
+    "--ending",
+    type=DateType(),
+    help="Only the window whose last period starts on this date (refused, with the "
+    "reason, if it would mix indices).",
+)
+@_POLICY_OPTION
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.option("--out", "--output", "out", type=click.Path(path_type=Path, dir_okay=False))
+@click.pass_obj
+def measures_gap(
+    runtime: Runtime,
+    measure_id: str,
+    by: str,
+    pool: str,
+    imd_version: str | None,
+    ending: date | None,
+    policy: str,
+    output_format: str,
+    out: Path | None,
+) -> None:
+    """A measure's deprivation gap in percentage points, with its 95% Newcombe interval.
+
+    The gap is the proportion in the most deprived decile (or quintile) minus the least
+    deprived, by the deprivation of each person's LSOA; the output names the index used
+    and the pooling. Each window's pooled counts pass disclosure control (--policy nhs)
+    unless --policy none is given, which is for analysts' eyes only.
+    """
+    import pandas as pd
+
+    from mkdeal.measures import get_measure
+    from mkdeal.measures.gaps import deprivation_gaps, pooled_gap
+
+    measure = get_measure(measure_id)
+    breakdown = f"imd_{by}"
+    if measure.value_type != "proportion" or breakdown not in measure.breakdowns:
+        raise UserError(
+            f"{measure_id} is not a proportion with a {by} breakdown, so it has no deprivation gap."
+        )
+    # Control applies to each window's pooled counts, so the engine's are kept unrounded.
+    _, frame = _compute_measures(
+        runtime, (measure_id,), None, None, (breakdown,), (measure.frequency,), "none"
+    )
+    options = dict(
+        frequency=measure.frequency,
+        breakdown=breakdown,
+        pool=int(pool),
+        imd_version=imd_version,
+        policy=policy,
+    )
+    if ending is not None:
+        gaps = pd.DataFrame([pooled_gap(frame, measure_id, last_period_start=ending, **options)])
+        notes: tuple[str, ...] = ()
+    else:
+        series = deprivation_gaps(frame, measure_id, **options)
+        gaps, notes = series.frame, series.notes
+    for note in notes:
+        click.echo(note, err=True)
+    if gaps.empty:
+        raise UserError(
+            f"{measure_id} has no deprivation gap to show: no covered period has results by "
+            f"{by} on one index."
+        )
+    gaps = gaps.copy()
+    gaps["policy"] = policy
+    for column in ("period_start", "period_end"):
+        gaps[column] = gaps[column].map(lambda d: d.isoformat())
+    if output_format == "json":
+        text = gaps.to_json(orient="records", indent=2) + "\n"
+    elif output_format == "csv":
+        text = gaps.to_csv(index=False, lineterminator="\n")
+    else:
+        text = _gap_table(gaps, by)
+    _write_payload(text, out, "the gaps")
+
+
+def _gap_table(gaps, by: str) -> str:
+    """Gaps for reading: "*" is suppressed by disclosure control, "-" has no value."""
+    from pandas import isna as pd_isna
+
+    def percent(n, d) -> str:
+        if pd_isna(n) or pd_isna(d):
+            return "*"
+        return f"{n / d:.1%} ({n:.0f}/{d:.0f})" if d else "-"
+
+    least = "10" if by == "decile" else "5"
+    lines = [
+        f"{'periods':<32} {'index':<10} {by + ' 1':>20} {by + ' ' + least:>20} "
+        f"{'gap (pp)':>9}  95% interval"
+    ]
+    for r in gaps.itertuples():
+        gap = "*" if pd_isna(r.gap) else f"{r.gap:+.1f}"
+        interval = "" if pd_isna(r.gap) else f"{r.lower:+.1f} to {r.upper:+.1f}"
+        lines.append(
+            f"{r.periods:<32} {r.imd_version:<10} "
+            f"{percent(r.most_deprived_numerator, r.most_deprived_denominator):>20} "
+            f"{percent(r.least_deprived_numerator, r.least_deprived_denominator):>20} "
+            f"{gap:>9}  {interval}"
+        )
+    lines.append(f"Index rule: {gaps['index_rule'].iloc[0]}; policy {gaps['policy'].iloc[0]}.")
+    return "\n".join(lines) + "\n"
+
+
+@measures.command("load-comparator")
+@click.argument("measure_id")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--published", required=True, type=DateType(), help="The file's publication date.")
+@click.option("--url", required=True, help="Where the file is published.")
+@click.option(
+    "--publisher",
+    default="",
+    help="Who published it (default: OHID Fingertips or NHS England, from the layout).",
+)
+@click.option(
+    "--area",
+    help="The area to read: an ONS code in a Fingertips export (default: the Deal's, "
+    "E06000042), a commissioner code in an NHS England file.",
+)
+@click.option("--indicator", help="The Fingertips Indicator ID, when the file holds several.")
+@click.option("--sex", default="Persons", show_default=True, help="The Fingertips Sex to read.")
+@click.option(
+    "--month",
+    type=DateType(),
+    help="For an NHS England file without a period column: a date in its month.",
+)
+@click.pass_obj
+def measures_load_comparator(
+    runtime: Runtime,
+    measure_id: str,
+    file: Path,
+    published: date,
+    url: str,
+    publisher: str,
+    area: str | None,
+    indicator: str | None,
+    sex: str,
+    month: date | None,
+) -> None:
+    """Load official published values of a measure to show beside ours.
+
+    FILE is a Fingertips indicator export (CSV) or NHS England's RTT Incomplete
+    Commissioner file. The comparator keeps the file's name, publication date and link;
+    loading the same file again replaces what it loaded before.
+    """
+    from mkdeal.deal import load_deal
+    from mkdeal.measures import get_measure
+    from mkdeal.measures.comparators import Publication, read_comparator, save_comparator
+    from mkdeal.warehouse import open_warehouse_for_writing
+
+    measure = get_measure(measure_id)
+    fingertips = month is None
+    publication = Publication(
+        publisher=publisher or ("OHID Fingertips" if fingertips else "NHS England"),
+        published_on=published,
+        url=url,
+    )
+    rows = read_comparator(
+        file,
+        measure,
+        publication,
+        area=area or load_deal().area_code,
+        indicator=indicator,
+        sex=sex,
+        month=month,
+    )
+    with open_warehouse_for_writing(runtime.settings, purpose="load a comparator") as backend:
+        outcome = save_comparator(backend, rows)
+    periods = ", ".join(str(d) for d in rows["period_start"])
+    click.echo(
+        f"Comparator {rows['comparator_id'].iloc[0]}: {outcome}; {len(rows)} official "
+        f"value(s) of {measure_id} for {rows['area_code'].iloc[0]} "
+        f"({rows['area_name'].iloc[0]}), periods starting {periods}."
+    )
+    from mkdeal.measures.refresh import refresh
+    from mkdeal.publish import current_snapshot_id, open_snapshot
+
+    data_dir = runtime.settings.data_dir
+    if current_snapshot_id(data_dir) and "measure_results" in open_snapshot(data_dir).table_names:
+        # Republish so the pages see it; measures whose loads did not change are kept.
+        click.echo(refresh(runtime.settings).summary())
+    else:
+        click.echo("It will be published with the measures at their first refresh (run-due).")
+
+
+@measures.command("compare")
+@click.argument("measure_id")
+@_POLICY_OPTION
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.pass_obj
+def measures_compare(runtime: Runtime, measure_id: str, policy: str, output_format: str) -> None:
+    """Our figures beside the official ones loaded for the same periods (marked official,
+    with the file and publication date they came from)."""
+    from mkdeal.measures.comparators import beside, saved_comparators
+    from mkdeal.warehouse import open_warehouse_for_writing
+
+    _, ours = _compute_measures(runtime, (measure_id,), None, None, (), None, policy)
+    with open_warehouse_for_writing(runtime.settings, purpose="read comparators") as backend:
+        official = saved_comparators(backend)
+    official = official[official["measure_id"] == measure_id]
+    if official.empty:
+        raise UserError(
+            f"No official values of {measure_id} are loaded; load them with "
+            "`mkdeal measures load-comparator`."
+        )
+    frame = beside(ours, official)
+    frame = frame[frame["official_value"].notna()].copy()
+    for column in ("period_start", "period_end", "published_on"):
+        frame[column] = frame[column].map(
+            lambda d: d.isoformat() if hasattr(d, "isoformat") else ""
+        )
+    if output_format == "json":
+        click.echo(frame.to_json(orient="records", indent=2))
+        return
+    if output_format == "csv":
+        click.echo(frame.to_csv(index=False, lineterminator="\n"), nl=False)
+        return
+    click.echo(f"{'period':<12} {'frequency':<15} {'ours':>10} {'official':>10}  source")
+    for r in frame.itertuples():
+        ours_text = "-" if r.value != r.value else f"{r.value:.4g}"
+        click.echo(
+            f"{r.period_start:<12} {r.frequency:<15} {ours_text:>10} "
+            f"{r.official_value:>10.4g}  official: {r.source_file}, published {r.published_on}"
+        )
 
 
 def _write_payload(payload: str | bytes, out: Path | None, what: str = "") -> None:

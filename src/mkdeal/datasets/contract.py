@@ -115,6 +115,10 @@ class Dataset:
     # adds them to an Arrow table of checked rows, after every contract column.
     derived_columns: tuple[tuple[str, str, str], ...] = ()
     derive: Callable[[pa.Table], pa.Table] | None = None
+    # For a reference dataset: a column whose values split a source's rows into slices
+    # replaced separately (area deprivation keeps each index version), instead of a load
+    # replacing the source's whole table.
+    replaces_by: str | None = None
 
     def __post_init__(self) -> None:
         if bool(self.derived_columns) != (self.derive is not None):
@@ -125,6 +129,12 @@ class Dataset:
         for name in (*self.natural_key, *(c for check in self.row_checks for c in check.uses)):
             if name not in names:
                 raise ValueError(f"Dataset {self.name!r} refers to unknown column {name!r}.")
+        if self.replaces_by is not None and (
+            self.period_column is not None or self.replaces_by not in names
+        ):
+            raise ValueError(
+                f"Dataset {self.name!r}: replaces_by must name a column of a reference dataset."
+            )
         if self.period_column is not None:
             period = self.column(self.period_column)
             if period.type not in ("date", "timestamp"):
@@ -161,7 +171,7 @@ class Dataset:
             if column.type == "nhs_number":
                 columns.append(("person_id", "string"))
             elif column.type == "timestamp":
-                columns.append((column.name, "timestamp('UTC')"))
+                columns.append((column.name, "timestamp"))
                 columns.append((f"{column.name}_utc_offset_minutes", "int32"))
             else:
                 columns.append((column.name, WAREHOUSE_TYPES[column.type]))

@@ -223,6 +223,8 @@ def load_file(
             progress(f"{path.name} is already loaded as {load_id}; nothing changed.")
             return _result(staged, load_id, source, "unchanged")
         replaced = _slices_to_replace(dataset, source, staged.period, active)
+        if dataset.replaces_by:
+            replaced = _reference_slices(writer, dataset, staged.good, replaced)
         progress(f"Writing {staged.loaded} rows to the warehouse...")
         with writer.transaction():
             for old in replaced:
@@ -314,6 +316,27 @@ def _slices_to_replace(
             "`mkdeal unload` the old load first."
         )
     return same
+
+
+def _reference_slices(
+    writer: WarehouseWriter, dataset: Dataset, good: pa.Table, active: list[str]
+) -> list[str]:
+    """The active loads holding any of the new file's slice values (its index versions):
+    only those are replaced, so one source can keep several versions side by side."""
+    if not active:
+        return []
+    values = sorted(set(good.column(dataset.replaces_by).to_pylist()) - {None})
+    if not values:
+        return []
+    table = writer.read(dataset.name)
+    column = table[dataset.replaces_by]
+    holding = (
+        table.filter(table._load_id.isin(active) & column.isin(values))
+        .select("_load_id")
+        .distinct()
+        .to_pyarrow()
+    )
+    return sorted(holding["_load_id"].to_pylist())
 
 
 def _remove_rows(writer: WarehouseWriter, table: str, load_id: str) -> None:

@@ -276,7 +276,7 @@ def _timestamp_in_utc(column: str) -> list[str]:
     )
     offset = f"COALESCE({written}, {local_offset})"
     return [
-        f"CAST({clock} - to_minutes(CAST({offset} AS BIGINT)) AS TIMESTAMPTZ) AS {_quote(column)}",
+        f"CAST({clock} - to_minutes(CAST({offset} AS BIGINT)) AS TIMESTAMP) AS {_quote(column)}",
         f"CASE WHEN {clock} IS NOT NULL THEN CAST({offset} AS INTEGER) END "
         f"AS {_quote(column + '_utc_offset_minutes')}",
         f"COALESCE({written} IS NULL AND {clock} >= {gap_starts} AND {clock} < {summer_starts}, "

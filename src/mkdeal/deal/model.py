@@ -228,6 +228,22 @@ class Deal(_Frozen):
     def version(self) -> str:
         return self.release.version
 
+    @property
+    def area_code(self) -> str:
+        """The ONS code of the Deal's place: its local authority partner's area. Measures
+        counted by residence (NCMP) count people living in it."""
+        codes = [
+            p.ons_code
+            for p in self.partners
+            if p.kind == PartnerKind.LOCAL_AUTHORITY and p.ons_code is not None
+        ]
+        if len(codes) != 1:
+            raise ValueError(
+                f"The Deal names {len(codes)} local authority partners with an ONS code; "
+                "measures by residence need exactly one."
+            )
+        return codes[0]
+
     def partner(self, partner_id: str) -> Partner:
         """The partner with this id; KeyError if there is none."""
         for partner in self.partners:

@@ -4,7 +4,9 @@ Person breakdowns join a unit's `person_id` to the residents data (one row per p
 where a person is in more than one source's residents file, the largest value of each
 attribute is taken, which is arbitrary but the same on every backend) and, through the
 home LSOA, to the area deprivation data, once per `imd_version` loaded: a figure by
-deprivation always names its version, and versions are never mixed.
+deprivation always names its version, and versions are never mixed. Where a measure's
+units carry their own `lsoa_2021` (a child's address at an NCMP measurement), that LSOA
+gives the decile instead of the residents file's.
 
 - `imd_decile` 1 (most deprived) to 10; `imd_quintile` 1 to 5 (deciles 1-2, 3-4, ...).
 - `age_band`: age at the unit's date from the birth month (whose day is not kept, so a
@@ -61,13 +63,18 @@ def person_attributes(tables: Tables, imd_versions: list[str]) -> ibis.Table | N
         lsoa_2021=residents.lsoa_2021.max(),
     )
     if "area_deprivation" in tables:
-        areas = tables["area_deprivation"]
-        for version in imd_versions:
-            deciles = areas.filter(areas.imd_version == version).select(
-                lsoa=areas.lsoa_2021, **{decile_column(version): areas.imd_decile}
-            )
-            people = people.left_join(deciles, people.lsoa_2021 == deciles.lsoa).drop("lsoa")
+        people = with_deciles(people, tables["area_deprivation"], imd_versions)
     return people.drop("lsoa_2021")
+
+
+def with_deciles(table: ibis.Table, areas: ibis.Table, imd_versions: list[str]) -> ibis.Table:
+    """`table` with a decile column per index version, from its `lsoa_2021`."""
+    for version in imd_versions:
+        deciles = areas.filter(areas.imd_version == version).select(
+            _lsoa=areas.lsoa_2021, **{decile_column(version): areas.imd_decile}
+        )
+        table = table.left_join(deciles, table.lsoa_2021 == deciles._lsoa).drop("_lsoa")
+    return table
 
 
 def age_band_expr(day: ibis.Value, birth_month: ibis.Value) -> ibis.Value:

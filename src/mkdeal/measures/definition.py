@@ -146,6 +146,9 @@ class Measure:
     # The first band that is open-ended (NHS England's RTT bands end "over 104 weeks"): a
     # percentile falling in it cannot be interpolated and has no value ("more than").
     open_band: int | None = None
+    # Whether the deprivation gap (most minus least deprived decile and quintile, pooled
+    # over 1, 3 and 5 periods; `gaps.py`) is published for it. It needs the imd breakdowns.
+    deprivation_gap: bool = False
 
     def __post_init__(self) -> None:
         problems = []
@@ -164,8 +167,18 @@ class Measure:
             problems.append(f"breakdowns {unknown} are not among {BREAKDOWNS}")
         if self.frequency not in FREQUENCIES:
             problems.append(f"frequency {self.frequency!r} is not one of {FREQUENCIES}")
+        if self.deprivation_gap and (
+            self.value_type != "proportion" or "imd_decile" not in self.breakdowns
+        ):
+            problems.append("a deprivation gap needs a proportion with the imd_decile breakdown")
         if problems:
             raise ValueError(f"Measure {self.id!r}: " + "; ".join(problems) + ".")
+
+    @property
+    def display_scale(self) -> float:
+        """What a value is multiplied by to be shown in its unit: 100 for a proportion or
+        ratio measured in per cent, else 1."""
+        return 100.0 if self.unit == "%" else 1.0
 
     @property
     def additive(self) -> bool:
@@ -201,6 +214,7 @@ class Measure:
             "snapshot": self.snapshot,
             "per_day": self.per_day,
             "percentile": self.percentile,
+            "deprivation_gap": self.deprivation_gap,
         }
 
 

@@ -101,8 +101,8 @@ def control(results: pd.DataFrame, policy: str) -> ControlledResults:
     mult = frame.get("multiplier", pd.Series(1.0, frame.index)).fillna(1).to_numpy(float)
 
     # Only counted rows' numerators are counts; a mean's is a sum (dropped below).
-    num_shown, num_hidden = _control_counts(np.where(counted, num, np.nan), policy)
-    den_shown, den_hidden = _control_counts(den, policy)
+    num_shown, num_hidden = control_counts(np.where(counted, num, np.nan), policy)
+    den_shown, den_hidden = control_counts(den, policy)
 
     value = frame["value"].to_numpy(float).copy()
     lower = frame["lower"].to_numpy(float).copy()
@@ -145,7 +145,7 @@ def control(results: pd.DataFrame, policy: str) -> ControlledResults:
     return _done(frame, policy)
 
 
-def _control_counts(counts: np.ndarray, policy: str) -> tuple[np.ndarray, np.ndarray]:
+def control_counts(counts: np.ndarray, policy: str) -> tuple[np.ndarray, np.ndarray]:
     """Controlled counts and where a count was hidden; non-counts pass through unchanged."""
     # Beyond 2**53 a float is no exact count (and would overflow int64); not disclosive.
     whole = (np.abs(counts) < 2**53) & (counts == np.floor(counts))

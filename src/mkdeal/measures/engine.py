@@ -36,6 +36,7 @@ from mkdeal.measures.breakdowns import (
     decile_column,
     person_attributes,
     quintile,
+    with_deciles,
 )
 from mkdeal.measures.definition import (
     FREQUENCIES,
@@ -97,7 +98,7 @@ def compute(
     backend: ibis.BaseBackend,
     measures: Sequence[Measure],
     *,
-    frequencies: Sequence[str] = DEFAULT_FREQUENCIES,
+    frequencies: Sequence[str] | None = None,
     breakdowns: Sequence[str] = (),
     start: date | None = None,
     end: date | None = None,
@@ -105,8 +106,9 @@ def compute(
 ) -> pd.DataFrame:
     """Every measure for every covered period of each frequency, overall and by each
     breakdown a measure supports; periods must start on or after `start` and end on or
-    before `end`. One row per measure, period, breakdown and group."""
-    unknown = [f for f in frequencies if f not in FREQUENCIES]
+    before `end`. One row per measure, period, breakdown and group. Without `frequencies`,
+    each measure comes at the frequencies it is published at (`published_frequencies`)."""
+    unknown = [f for f in frequencies or () if f not in FREQUENCIES]
     if unknown:
         raise UserError(f"The frequency {unknown[0]!r} is not known; use {', '.join(FREQUENCIES)}.")
     tables = warehouse_tables(backend)
@@ -154,7 +156,7 @@ def _imd_versions(tables) -> list[str]:
     return sorted(areas.select("imd_version").distinct().to_pyarrow()["imd_version"].to_pylist())
 
 
-def _units(batch: Sequence[Measure], tables, people, wanted: Sequence[str]) -> ibis.Table:
+def _units(batch: Sequence[Measure], tables, people, versions, wanted: Sequence[str]) -> ibis.Table:
     """The batch's units with each measure's numerator and denominator as columns."""
     units = batch[0].units(tables)
     when = units["when"]
@@ -165,11 +167,23 @@ def _units(batch: Sequence[Measure], tables, people, wanted: Sequence[str]) -> i
             _as_number(measure.denominator(units)) if measure.denominator else ibis.literal(0)
         )
     units = units.mutate(**columns)
+    # A record that says where the person lived then (a child's NCMP measurement) gives
+    # the decile from that LSOA, not from the residents file's.
+    own_area = _own_area(units, versions)
     if people is not None and any(b in PERSON_BREAKDOWNS for b in wanted):
+        if own_area:
+            people = people.drop(*(decile_column(v) for v in versions))
         units = units.left_join(people, units.person_id == people.person_id)
         if "age_band" in wanted:
             units = units.mutate(_age_band=age_band_expr(units._day, units.birth_month))
+    if own_area and any(b in ("imd_decile", "imd_quintile") for b in wanted):
+        units = with_deciles(units, tables["area_deprivation"], versions)
     return units
+
+
+def _own_area(units: ibis.Table, versions) -> bool:
+    """Whether the units carry their own LSOA and some deprivation index is loaded."""
+    return "lsoa_2021" in units.columns and bool(versions)
 
 
 def _as_number(value: ibis.Value) -> ibis.Value:
@@ -177,6 +191,14 @@ def _as_number(value: ibis.Value) -> ibis.Value:
         # PostgreSQL will not cast a boolean to bigint; a null (unknown) counts as not met.
         return ibis.ifelse(value.fill_null(False), 1, 0).cast("int64")
     return value.fill_null(0)
+
+
+def published_frequencies(measure: Measure) -> tuple[str, ...]:
+    """The frequencies a measure is published at: its own list, else the defaults and its
+    headline frequency (an NCMP measure is academic years only)."""
+    if measure.frequencies is not None:
+        return measure.frequencies
+    return tuple(dict.fromkeys((*DEFAULT_FREQUENCIES, measure.frequency)))
 
 
 def _covers(measure, spans, frequencies, start, end) -> dict:
@@ -187,7 +209,7 @@ def _covers(measure, spans, frequencies, start, end) -> dict:
     first = min(s.start for s in measure_spans)
     last = max(s.end for s in measure_spans)
     covers = {}
-    for frequency in frequencies:
+    for frequency in published_frequencies(measure) if frequencies is None else frequencies:
         if frequency == "rolling_12_months" and not measure.additive:
             continue  # a median of rolling periods is not a sum of months
         if measure.snapshot and frequency != "month":
@@ -219,7 +241,7 @@ def _compute_batch(batch, tables, spans, people, versions, frequencies, wanted, 
     covers = [_covers(m, spans, frequencies, start, end) for m in batch]
     if not any(covers):
         return []
-    units = _units(batch, tables, people, wanted)
+    units = _units(batch, tables, people, versions, wanted)
     if not wanted:
         return _compute_units(batch, units, covers, versions, people, wanted)
     # Several breakdowns read the same joined units: the warehouse keeps them as a
@@ -229,7 +251,8 @@ def _compute_batch(batch, tables, spans, people, versions, frequencies, wanted, 
 
 
 def _compute_units(batch, units, covers, versions, people, wanted):
-    breakdowns = list(_breakdown_groups(wanted, versions, people is not None))
+    own_area = _own_area(units, versions)
+    breakdowns = list(_breakdown_groups(wanted, versions, people is not None, own_area))
     if batch[0].value_type == "percentile":
         cover = covers[0].get("month")  # percentiles are of monthly censuses only
         if not cover:
@@ -314,7 +337,7 @@ def _finish(result: pd.DataFrame, measure: Measure) -> pd.DataFrame:
     return _with_values(result, measure)
 
 
-def _breakdown_groups(wanted, versions, has_people):
+def _breakdown_groups(wanted, versions, has_people, own_area=False):
     """(breakdown, version, the units' column it groups by (None for all), and a function
     from an aggregate holding that column to each row's group label)."""
     yield "all", "", None, lambda fine: pd.Series("all", index=fine.index)
@@ -323,11 +346,9 @@ def _breakdown_groups(wanted, versions, has_people):
             has_people and breakdown in ("sex", "ethnic_group", "pcn")
         ):
             yield breakdown, "", breakdown, lambda fine, c=breakdown: _text(fine[c])
-        elif not has_people:
-            continue
-        elif breakdown == "age_band":
+        elif breakdown == "age_band" and has_people:
             yield breakdown, "", "_age_band", lambda fine: _text(fine["_age_band"])
-        elif breakdown in ("imd_decile", "imd_quintile"):
+        elif breakdown in ("imd_decile", "imd_quintile") and (has_people or own_area):
             for version in versions:
                 column = decile_column(version)
                 relabel = quintile if breakdown == "imd_quintile" else None

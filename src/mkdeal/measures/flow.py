@@ -147,7 +147,9 @@ HANDOVER_DELAYS = tuple(
 
 def _hours_beyond_15(units: ibis.Table) -> ibis.Value:
     beyond = units.handover_seconds - 15 * 60
-    return ibis.ifelse(beyond > 0, beyond, 0) / 3600.0
+    # A double before dividing: Spark reads the literal 3600.0 as a decimal and would
+    # round the quotient to six places.
+    return ibis.ifelse(beyond > 0, beyond, 0).cast("float64") / 3600
 
 
 HANDOVER_HOURS_LOST = Measure(

@@ -3,7 +3,9 @@
 For every result: the unrounded figures (`measure_results`, for analysts), the figures
 under each disclosure policy (`measure_results_nhs`, `measure_results_opensafely`), and
 the SPC output of every series that does not overlap (`measure_spc` per point and
-`measure_spc_summary` per series), so that pages never recompute. SPC runs on the
+`measure_spc_summary` per series), and the deprivation gaps of the measures that publish
+one (`measure_gaps`, `measure_gaps_nhs` from the controlled counts, and
+`measure_gap_notes` for windows left out), so that pages never recompute. SPC runs on the
 unrounded values, as NHS England's Making Data Count does; pages that show a chart to
 people without the analyst's permission must plot the controlled values against these
 limits (a later issue: the dashboard).
@@ -18,6 +20,7 @@ import pyarrow as pa
 
 from mkdeal.measures.definition import Measure
 from mkdeal.measures.disclosure import control
+from mkdeal.measures.gaps import EXTREMES, GAP_COLUMNS, POOLS, deprivation_gaps
 from mkdeal.measures.periods import SPC_FREQ
 from mkdeal.spc import spc
 from mkdeal.spc.export import points_frame
@@ -79,9 +82,12 @@ def spc_tables(results: pd.DataFrame, measures: Mapping[str, Measure]):
 
 
 def publication_tables(
-    results: pd.DataFrame, measures: Mapping[str, Measure]
+    results: pd.DataFrame,
+    measures: Mapping[str, Measure],
+    comparators: pd.DataFrame | None = None,
 ) -> dict[str, pa.Table]:
-    """Every measure table a snapshot holds, as Arrow tables."""
+    """Every measure table a snapshot holds, as Arrow tables. Official comparator values
+    (already published by others, so not controlled again) go in `measure_comparators`."""
     results = results.drop(columns=["fingerprint"], errors="ignore").reset_index(drop=True)
     tables = {
         "measure_definitions": pa.Table.from_pylist(
@@ -94,7 +100,50 @@ def publication_tables(
     points, summaries = spc_tables(results, measures)
     tables["measure_spc"] = _arrow(points)
     tables["measure_spc_summary"] = _arrow(summaries)
+    gaps, notes = gap_tables(results, measures)
+    tables["measure_gaps"] = _arrow(gaps)
+    tables["measure_gap_notes"] = _arrow(notes)
+    # The public gap is worked out from controlled pooled counts, like every public figure.
+    tables["measure_gaps_nhs"] = _arrow(gap_tables(results, measures, policy="nhs")[0])
+    if comparators is not None and not comparators.empty:
+        tables["measure_comparators"] = _arrow(comparators)
     return tables
+
+
+def gap_tables(results: pd.DataFrame, measures: Mapping[str, Measure], policy: str = "none"):
+    """Every deprivation gap a measure publishes (decile and quintile, pooled over 1, 3 and
+    5 periods, each period on the index current at its end), and the sentences for the
+    windows left out because they would mix indices."""
+    frames, notes = [], []
+    for measure in measures.values():
+        if not measure.deprivation_gap or results.empty:
+            continue
+        for breakdown in EXTREMES:
+            for pool in POOLS:
+                series = deprivation_gaps(
+                    results,
+                    measure.id,
+                    frequency=measure.frequency,
+                    breakdown=breakdown,
+                    pool=pool,
+                    policy=policy,
+                )
+                frames.append(series.frame)
+                notes.extend(
+                    {
+                        "measure_id": measure.id,
+                        "breakdown": breakdown,
+                        "pool": pool,
+                        "period_end": end,
+                        "note": sentence,
+                    }
+                    for end, sentence in series.refused.items()
+                )
+    frames = [f for f in frames if not f.empty]
+    gaps = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=GAP_COLUMNS)
+    return gaps, pd.DataFrame(
+        notes, columns=["measure_id", "breakdown", "pool", "period_end", "note"]
+    )
 
 
 def _flat(description: dict) -> dict:

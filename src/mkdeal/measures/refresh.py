@@ -22,8 +22,9 @@ import pyarrow as pa
 
 from mkdeal.datasets.load import WarehouseWriter
 from mkdeal.measures import MEASURES
+from mkdeal.measures.comparators import saved_comparators
 from mkdeal.measures.definition import BREAKDOWNS, Measure
-from mkdeal.measures.engine import DEFAULT_FREQUENCIES, RESULT_COLUMNS, compute, load_manifests
+from mkdeal.measures.engine import RESULT_COLUMNS, compute, load_manifests
 from mkdeal.measures.publication import publication_tables
 from mkdeal.publish import current_snapshot_id, open_snapshot, publish_snapshot
 from mkdeal.scheduling import Step, StepContext
@@ -114,7 +115,6 @@ def refresh(
         frame = compute(
             backend,
             stale,
-            frequencies=DEFAULT_FREQUENCIES,
             breakdowns=BREAKDOWNS,
             progress=progress,
         )
@@ -125,12 +125,13 @@ def refresh(
                 writer.execute(f"DELETE FROM {RESULTS_TABLE} WHERE measure_id = ?", (measure_id,))
             writer.append(RESULTS_TABLE, _results_arrow(frame))
         everything = backend.table(RESULTS_TABLE).to_pandas()
+        comparators = saved_comparators(backend)
     everything["period_start"] = pd.to_datetime(everything["period_start"]).dt.date
     everything["period_end"] = pd.to_datetime(everything["period_end"]).dt.date
     everything = everything.sort_values(
         ["measure_id", "frequency", "breakdown", "breakdown_version", "group", "period_start"]
     )
-    tables = publication_tables(everything, {m.id: m for m in measures})
+    tables = publication_tables(everything, {m.id: m for m in measures}, comparators)
     snapshot = publish_snapshot(settings.data_dir, tables, carry_forward=True)
     log.info("Published %s measure results in snapshot %s.", len(everything), snapshot.id)
     return RefreshResult(

@@ -38,6 +38,7 @@ from datetime import date
 import ibis
 
 from mkdeal.datasets.codes import code_list
+from mkdeal.deal import load_deal
 from mkdeal.measures.definition import (
     Measure,
     NationalDefinition,
@@ -191,14 +192,21 @@ def ncmp_units(tables: Tables) -> ibis.Table:
     """Children measured in state-maintained mainstream schools who live in the area, on
     their measurement date, with the weight category derived when they were loaded.
 
-    Residence: the child's LSOA (2021) is one of the area's, as listed in the loaded area
-    deprivation data; a child measured at one of the area's schools who lives elsewhere is
-    out, as NCMP figures are by residence. (With the official IoD files loaded, the rule
-    becomes the file's local authority code; until then the list is the loaded LSOAs.)
-    Children without a z-score (sex 9 or X, or under 4) are outside the denominator.
+    Residence: the child's LSOA (2021), from the measurement record, lies in the Deal's
+    local authority (`Deal.area_code`, E06000042) according to the loaded area deprivation
+    data (any index version); a child measured at one of the area's schools who lives
+    elsewhere is out, as NCMP figures are by residence. The same LSOA gives the child's
+    deprivation decile (the engine prefers a unit's own `lsoa_2021` to the residents
+    file's). Children without a z-score (sex 9 or X, or under 4) are outside the
+    denominator.
     """
     children = tables["child_measurements"]
-    areas = tables["area_deprivation"].select("lsoa_2021").distinct()
+    areas = tables["area_deprivation"]
+    areas = (
+        areas.filter(areas.local_authority_code == load_deal().area_code)
+        .select("lsoa_2021")
+        .distinct()
+    )
     mainstream = code_list("ncmp_school_type")
     counted = [
         c for c in mainstream.codes if mainstream.attribute(c, "in_national_figures") == "yes"
@@ -208,6 +216,7 @@ def ncmp_units(tables: Tables) -> ibis.Table:
     return children.select(
         when=children.measured_on,
         person_id=children.person_id,
+        lsoa_2021=children.lsoa_2021,
         school_year=children.school_year,
         weight_category=children.weight_category,
         classified=children.bmi_sds.notnull(),
@@ -238,6 +247,8 @@ def _ncmp(school_year: str, level: str, title: str) -> Measure:
         version="1.0",
         frequency="academic_year",
         frequencies=("academic_year",),
+        breakdowns=("imd_decile", "imd_quintile"),
+        deprivation_gap=school_year == "Y6",
         description=(
             f"{title}: children in {'Reception' if school_year == 'R' else 'Year 6'} at or "
             "above the UK90 threshold at their decimal age at measurement, over children "

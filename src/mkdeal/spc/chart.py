@@ -112,7 +112,7 @@ def _icons(variation: str | None, assurance: str | None, reason: str) -> alt.Lay
     return alt.layer(circle, letter, caption).properties(width=160, height=60 * len(icons))
 
 
-def _facet_chart(
+def facet_chart(
     frame: pd.DataFrame,
     *,
     title: str,
@@ -189,7 +189,7 @@ def spc_chart(
         heading = title if label is None else f"{title}: {label}" if title else str(label)
         if summary.trial_limits:
             heading = f"{heading} (trial limits: too few points for icons)".strip()
-        chart = _facet_chart(
+        chart = facet_chart(
             _facet_frame(result, label),
             title=heading,
             value_title=value_title,

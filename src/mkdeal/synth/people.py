@@ -8,6 +8,8 @@ import pyarrow as pa
 from mkdeal.synth.population import World
 from mkdeal.synth.text import dates_text, months_text
 
+MILTON_KEYNES = "E06000042"  # the ONS code of the Milton Keynes unitary authority
+
 
 def residents(world: World, rng: np.random.Generator, scale: float) -> pa.Table:
     """Everyone in the synthetic Milton Keynes; a few without an area or a practice."""
@@ -42,6 +44,7 @@ def area_deprivation(world: World, rng: np.random.Generator, scale: float) -> pa
         {
             "lsoa_2021": world.lsoa_codes,
             "imd_version": np.full(count, "synthetic"),
+            "local_authority_code": np.full(count, MILTON_KEYNES),
             "imd_decile": world.lsoa_deciles.astype(str),
             "imd_rank": rank.astype(str),
             "imd_score": score.astype(str),

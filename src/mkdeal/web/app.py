@@ -73,6 +73,17 @@ class Viewer:
         return permission in self.permissions
 
 
+# Sixteen letters stand in for the hex digits: an id made of digits could hold ten in a
+# row, which the log filter would redact as an NHS number, and the logged id would then
+# no longer match the X-Request-Id header it is meant to trace.
+_ID_LETTERS = str.maketrans("0123456789", "ghijklmnop")
+
+
+def new_request_id() -> str:
+    """A random 64-bit request id written in the letters a to p, never in digits."""
+    return secrets.token_hex(8).translate(_ID_LETTERS)
+
+
 def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
     """The web service for these settings; `clock` gives "now" (tests move it)."""
     settings.require_keys()
@@ -101,9 +112,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     @app.middleware("http")
     async def request_context(request: Request, call_next):
         started = time.perf_counter()
-        request.state.request_id = request.headers.get("X-Request-Id", "")[
-            :40
-        ] or secrets.token_hex(8)
+        request.state.request_id = request.headers.get("X-Request-Id", "")[:40] or new_request_id()
         request.state.csp_nonce = secrets.token_urlsafe(16)
         pre = signer.unsign(request.cookies.get(PRE_SESSION_COOKIE))
         request.state.new_pre_token = pre is None

@@ -4,6 +4,7 @@ file, the app database and published snapshots; every route declares its rule.""
 from __future__ import annotations
 
 import io
+import re
 import tarfile
 from datetime import timedelta
 from importlib.resources import files
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from mkdeal import __version__
 from mkdeal.access import accounts, audit, sessions
@@ -18,10 +20,12 @@ from mkdeal.db import APP_DATABASE, current_revision, head_revision
 from mkdeal.deal import load_deal
 from mkdeal.errors import UserError
 from mkdeal.publish import current_snapshot_id, open_snapshot
+from mkdeal.web import dashboard
 from mkdeal.web.app import render, set_session_cookie, viewer_of
 from mkdeal.web.rules import ANYONE, SIGNED_IN, rule
 
 router = APIRouter()
+_BLANK_LINES = re.compile(r"[ \t]*\n\s*")
 
 
 @router.get("/", name="home")
@@ -42,8 +46,81 @@ async def priority(request: Request, priority_id: str):
     if found is None:
         return render(request, "error.jinja", {"title": "Page not found"}, 404)
     partners = {partner.id: partner for partner in deal.partners}
+    data = dashboard.published(request.app.state.settings.data_dir)
+    unsuppressed = viewer_of(request).can("measures.view_unsuppressed")
+    cards = []
+    if data is not None and viewer_of(request).can("measures.view_published"):
+        cards = [dashboard.measure_card(data, m, unsuppressed) for m in found.measure_ids]
+        cards = [card for card in cards if card is not None]
     return render(
-        request, "priority.jinja", {"title": found.name, "priority": found, "partners": partners}
+        request,
+        "priority.jinja",
+        {
+            "title": found.name,
+            "priority": found,
+            "partners": partners,
+            "cards": cards,
+            "unsuppressed": unsuppressed,
+        },
+    )
+
+
+@router.get("/measures/{measure_id}", name="measure")
+@rule("measures.view_published")
+async def measure(request: Request, measure_id: str):
+    """A measure's chart, figures, breakdowns and deprivation gap, as the viewer may see."""
+    data = dashboard.published(request.app.state.settings.data_dir)
+    unsuppressed = viewer_of(request).can("measures.view_unsuppressed")
+    page = dashboard.measure_page(data, measure_id, unsuppressed) if data else None
+    if page is None:
+        return render(request, "error.jinja", {"title": "Page not found"}, 404)
+    priority = next((p for p in load_deal().priorities if measure_id in p.measure_ids), None)
+    environment = request.app.state.templates.env
+    body = data.remembered(
+        ("body", measure_id, unsuppressed),
+        lambda: Markup(
+            # The NHS.UK macros indent generously: runs of blank space go, which makes the
+            # page about a third of the size and changes nothing a browser shows.
+            _BLANK_LINES.sub(
+                "\n",
+                environment.get_template("_measure_body.jinja").render(
+                    page=page, unsuppressed=unsuppressed
+                ),
+            )
+        ),
+    )
+    return render(
+        request,
+        "measure.jinja",
+        {"title": page["card"]["title"], "body": body, "priority": priority},
+    )
+
+
+@router.get("/measures/{measure_id}/data.csv", name="measure_csv")
+@rule("measures.view_published")
+async def measure_csv(request: Request, measure_id: str):
+    data = dashboard.published(request.app.state.settings.data_dir)
+    if data is None or data.definition(measure_id) is None:
+        return render(request, "error.jinja", {"title": "Page not found"}, 404)
+    unsuppressed = viewer_of(request).can("measures.view_unsuppressed")
+    return Response(
+        dashboard.measure_csv(data, measure_id, unsuppressed),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{measure_id}.csv"'},
+    )
+
+
+@router.get("/methodology", name="methodology")
+@rule("deal.view")
+async def methodology(request: Request):
+    data = dashboard.published(request.app.state.settings.data_dir)
+    definitions = []
+    if data is not None and not data.table("measure_definitions").empty:
+        definitions = data.table("measure_definitions").sort_values("id").to_dict("records")
+    return render(
+        request,
+        "methodology.jinja",
+        {"title": "How to read the measures", "definitions": definitions},
     )
 
 
@@ -131,10 +208,18 @@ async def loads(request: Request):
         rows = [row for row in rows if row["source"] in viewer.account.organisation_codes]
     rows.sort(key=lambda row: (row["loaded_at"], row["load_id"]), reverse=True)
     everyone = viewer.can("loads.view_all")
+    data = dashboard.published(data_dir)
+    trusted = dashboard.trusted_periods(data) if data is not None else []
     return render(
         request,
         "loads.jinja",
-        {"title": "Loads", "loads": rows, "reasons": summary, "everyone": everyone},
+        {
+            "title": "Data quality: loads",
+            "loads": rows,
+            "reasons": summary,
+            "everyone": everyone,
+            "trusted": trusted,
+        },
     )
 
 

@@ -14,6 +14,9 @@ LSOA_2021_PATTERN_NAME = "an LSOA 2021 code (E01 and six digits)"
 # The 2011 boundaries use the same form; the codes of unchanged areas are the same.
 LSOA_2011_PATTERN = LSOA_2021_PATTERN
 LSOA_2011_PATTERN_NAME = "an LSOA 2011 code (E01 and six digits)"
+# ONS (GSS) code of an area such as a local authority district: E and eight digits.
+ONS_AREA_PATTERN = "E[0-9]{8}"
+ONS_AREA_PATTERN_NAME = "an ONS area code (E and eight digits, E06000042 for Milton Keynes)"
 # ODS code of a GP practice in England: a letter and five digits (for example K82001).
 GP_PRACTICE_PATTERN = "[A-Z][0-9]{5}"
 GP_PRACTICE_PATTERN_NAME = "a GP practice ODS code (a letter and five digits)"

@@ -12,6 +12,8 @@ from mkdeal.datasets.contract import Column, Dataset, NationalSource
 from mkdeal.datasets.definitions._shared import (
     LSOA_2011_PATTERN,
     LSOA_2011_PATTERN_NAME,
+    ONS_AREA_PATTERN,
+    ONS_AREA_PATTERN_NAME,
     lsoa_2021,
 )
 
@@ -24,9 +26,12 @@ AREA_DEPRIVATION = Dataset(
     title="Area deprivation (Index of Multiple Deprivation)",
     description=(
         "One row per LSOA 2021 and index version: the Index of Multiple Deprivation score, "
-        "rank and decile. A reference dataset about areas, not people: each load from a "
-        "source replaces that source's whole table, so it has no period column. Deprivation "
-        "breakdowns join residents to it on lsoa_2021 within one imd_version."
+        "rank and decile, and the local authority the area is in. A reference dataset about "
+        "areas, not people, so it has no period column: each load from a source replaces "
+        "that source's rows of the index versions it holds, and other versions stay. "
+        "Deprivation breakdowns join residents (or a record's own LSOA) to it on lsoa_2021 "
+        "within one imd_version. `mkdeal deprivation` turns the published files into this "
+        "form."
     ),
     columns=(
         lsoa_2021("The Lower layer Super Output Area (2021 boundaries) the row describes."),
@@ -37,6 +42,17 @@ AREA_DEPRIVATION = Dataset(
             "Deprivation, or the synthetic Milton Keynes.",
             codes="imd_version",
             example="iod2025",
+        ),
+        Column(
+            "local_authority_code",
+            "string",
+            "The ONS code of the local authority district the area is in, as the index "
+            "file gives it (2024 districts for IoD2025, 2022 districts from the ONS lookup "
+            "for IMD 2019). Residence rules (NCMP counts children living in the area) use it.",
+            required=False,
+            pattern=ONS_AREA_PATTERN,
+            pattern_name=ONS_AREA_PATTERN_NAME,
+            example="E06000042",
         ),
         Column(
             "imd_decile",
@@ -90,13 +106,15 @@ AREA_DEPRIVATION = Dataset(
             codes="lsoa_change_indicator",
             caveat=(
                 "For a merged (M) or irregular (X) area the 2011 values of several areas "
-                "meet in one 2021 area; the extract must already hold the one value chosen "
-                "for it, and mkdeal does not average deciles."
+                "meet in one 2021 area; `mkdeal deprivation` keeps the values of the one "
+                "chosen by the rule in docs/adr/0005-deprivation-files.md and never averages "
+                "deciles."
             ),
         ),
     ),
     natural_key=("imd_version", "lsoa_2021"),
     period_column=None,
+    replaces_by="imd_version",
     mirrors=(
         NationalSource(
             "Ministry of Housing, Communities and Local Government: English Indices of "
