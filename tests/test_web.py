@@ -110,6 +110,9 @@ CALLS = {
     ("GET", "/measures/{measure_id}"): ("/measures/flow.handovers_over_30_minutes", 404),
     ("GET", "/measures/{measure_id}/data.csv"): ("/measures/rtt.waiting_list/data.csv", 404),
     ("GET", "/methodology"): ("/methodology", 200),
+    # No report has been issued in this fixture: the list answers, a file is not found.
+    ("GET", "/reports"): ("/reports", 200),
+    ("GET", "/reports/{name}"): ("/reports/mk-deal-progress-report-2026-03-0.pdf", 404),
 }
 
 

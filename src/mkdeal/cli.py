@@ -683,6 +683,86 @@ def serve(runtime: Runtime, host: str, port: int) -> None:
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, server_header=False)
 
 
+@cli.command("report")
+@click.option(
+    "--month",
+    metavar="YYYY-MM",
+    help="The month the report is for: it shows "
+    "every period that ended by its last day. Needed unless --snapshot names a "
+    "snapshot a report was already issued from.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["pdf", "html"]),
+    default="pdf",
+    show_default=True,
+    help="PDF for printing on A4, or one self-contained HTML file.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Also write the report here (a file, or a folder to put it in).",
+)
+@click.option(
+    "--snapshot",
+    "snapshot_id",
+    metavar="ID",
+    help="Build from this published snapshot instead of the current one; with the month "
+    "of a report issued from it, this rebuilds that report exactly.",
+)
+@click.pass_obj
+def report_command(
+    runtime: Runtime,
+    month: str | None,
+    output_format: str,
+    out: Path | None,
+    snapshot_id: str | None,
+) -> None:
+    """Write the MK Deal progress report for the board and the Joint Leadership Team.
+
+    A summary of every Deal measure with its SPC icons and target, a section per priority
+    with its charts and deprivation gap, what later loads revised since the last report,
+    and a data-quality annex; every figure under the `nhs` disclosure policy. The report
+    is kept under the data folder's reports/ (where the dashboard offers it to partners)
+    and recorded with the snapshot it was built from. The day of issue is --as-of.
+    """
+    from mkdeal.reports.issue import make_report
+
+    made = make_report(
+        runtime.settings,
+        month=month,
+        fmt=output_format,
+        today=runtime.as_of,
+        snapshot_id=snapshot_id,
+        out=out,
+        progress=lambda message: click.echo(message, err=True),
+    )
+    what = f"the MK Deal progress report for {made.report.month_label}"
+    where = made.out or made.path
+    if not made.rebuilt:
+        click.echo(
+            f"Wrote {what} from snapshot {made.report.snapshot_id} to {where} "
+            f"in {made.seconds:.1f} s."
+        )
+    elif made.same_as_issued is False:
+        click.echo(
+            f"Rebuilt {what} from snapshot {made.report.snapshot_id}, but it differs from the "
+            f"copy issued on {made.report.issued_on:%-d %B %Y} ({made.path}); the issued copy "
+            f"is kept as it was.{f' The rebuild is in {made.out}.' if made.out else ''}"
+        )
+    else:
+        click.echo(
+            f"Rebuilt {what} from snapshot {made.report.snapshot_id}: identical to the copy "
+            f"issued on {made.report.issued_on:%-d %B %Y} ({where}), in {made.seconds:.1f} s."
+        )
+    if made.report.revisions:
+        click.echo(
+            f"It lists {len(made.report.revisions)} revised figure(s) since the report for "
+            f"{made.report.compared_with['month']}."
+        )
+
+
 _SPC_FORMATS = ("json", "csv", "svg", "png")
 
 

@@ -261,3 +261,22 @@ class Deal(_Frozen):
 
 def _repeated(values: Iterable[str]) -> list[str]:
     return [value for value, count in Counter(values).items() if count > 1]
+
+
+def priorities_rows(deal: Deal) -> list[dict]:
+    """The priorities as plain rows, in the Deal's order, for a published snapshot: a
+    report built from a snapshot then shows the priorities as they were when it was
+    published, not as the Deal file says today."""
+    return [
+        {
+            "position": position,
+            "id": priority.id,
+            "name": priority.name,
+            "description": priority.description,
+            "measure_ids": "; ".join(priority.measure_ids),
+            "jlt_lead": deal.partner(priority.jlt_lead).display_name,
+            "steering_group": priority.steering_group,
+            "deal_version": deal.version,
+        }
+        for position, priority in enumerate(deal.priorities, start=1)
+    ]

@@ -14,6 +14,7 @@ limits (a later issue: the dashboard).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import pandas as pd
 import pyarrow as pa
@@ -29,23 +30,40 @@ SERIES_KEYS = ("measure_id", "frequency", "breakdown", "breakdown_version", "gro
 PUBLISHED_POLICIES = ("nhs", "opensafely")
 
 
-def spc_tables(results: pd.DataFrame, measures: Mapping[str, Measure]):
+@dataclass(frozen=True)
+class SpcSettings:
+    """What SPC needs of a measure: its improvement direction and target (none when neutral)."""
+
+    improvement: str
+    target: float | None
+
+    @classmethod
+    def of(cls, measure: Measure) -> SpcSettings:
+        target = None if measure.target is None else measure.target.value
+        return cls(measure.improvement, None if measure.improvement == "neutral" else target)
+
+    @classmethod
+    def from_definition(cls, definition: Mapping) -> SpcSettings:
+        """From a published definition row (`measure_definitions`), as reports read it."""
+        target = definition.get("target")
+        target = None if target is None or pd.isna(target) else float(target)
+        improvement = definition["improvement"]
+        return cls(improvement, None if improvement == "neutral" else target)
+
+
+def spc_tables(results: pd.DataFrame, settings: Mapping[str, SpcSettings]):
     """Per-point SPC and per-series summaries of every series that does not overlap."""
     points, summaries = [], []
     usable = results[~results["overlapping"].astype(bool)]
     for (measure_id, frequency), frame in usable.groupby(["measure_id", "frequency"], sort=True):
-        measure = measures.get(measure_id)
+        measure = settings.get(measure_id)
         if measure is None:
             continue
         frame = frame.sort_values(["breakdown", "breakdown_version", "group", "period_start"])
         labels = (
             frame["breakdown"] + "|" + frame["breakdown_version"] + "|" + frame["group"]
         ).tolist()
-        target = (
-            None
-            if measure.target is None or measure.improvement == "neutral"
-            else measure.target.value
-        )
+        target = measure.target
         result = spc(
             pd.to_datetime(frame["period_start"]),
             frame["value"].to_numpy(dtype=float),
@@ -97,7 +115,9 @@ def publication_tables(
     }
     for policy in PUBLISHED_POLICIES:
         tables[f"measure_results_{policy}"] = _arrow(control(results, policy).frame)
-    points, summaries = spc_tables(results, measures)
+    points, summaries = spc_tables(
+        results, {measure_id: SpcSettings.of(m) for measure_id, m in measures.items()}
+    )
     tables["measure_spc"] = _arrow(points)
     tables["measure_spc_summary"] = _arrow(summaries)
     gaps, notes = gap_tables(results, measures)

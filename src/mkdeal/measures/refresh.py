@@ -21,6 +21,8 @@ import pandas as pd
 import pyarrow as pa
 
 from mkdeal.datasets.load import WarehouseWriter
+from mkdeal.deal import load_deal
+from mkdeal.deal.model import priorities_rows
 from mkdeal.measures import MEASURES
 from mkdeal.measures.comparators import saved_comparators
 from mkdeal.measures.definition import BREAKDOWNS, Measure
@@ -132,6 +134,7 @@ def refresh(
         ["measure_id", "frequency", "breakdown", "breakdown_version", "group", "period_start"]
     )
     tables = publication_tables(everything, {m.id: m for m in measures}, comparators)
+    tables["deal_priorities"] = pa.Table.from_pylist(priorities_rows(load_deal()))
     snapshot = publish_snapshot(settings.data_dir, tables, carry_forward=True)
     log.info("Published %s measure results in snapshot %s.", len(everything), snapshot.id)
     return RefreshResult(

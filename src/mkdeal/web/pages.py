@@ -11,16 +11,17 @@ from importlib.resources import files
 from pathlib import Path
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from mkdeal import __version__
+from mkdeal import __version__, measure_views
 from mkdeal.access import accounts, audit, sessions
 from mkdeal.db import APP_DATABASE, current_revision, head_revision
 from mkdeal.deal import load_deal
 from mkdeal.errors import UserError
 from mkdeal.publish import current_snapshot_id, open_snapshot
-from mkdeal.web import dashboard
+from mkdeal.reports import register
+from mkdeal.reports.content import month_words
 from mkdeal.web.app import render, set_session_cookie, viewer_of
 from mkdeal.web.rules import ANYONE, SIGNED_IN, rule
 
@@ -46,11 +47,11 @@ async def priority(request: Request, priority_id: str):
     if found is None:
         return render(request, "error.jinja", {"title": "Page not found"}, 404)
     partners = {partner.id: partner for partner in deal.partners}
-    data = dashboard.published(request.app.state.settings.data_dir)
+    data = measure_views.published(request.app.state.settings.data_dir)
     unsuppressed = viewer_of(request).can("measures.view_unsuppressed")
     cards = []
     if data is not None and viewer_of(request).can("measures.view_published"):
-        cards = [dashboard.measure_card(data, m, unsuppressed) for m in found.measure_ids]
+        cards = [measure_views.measure_card(data, m, unsuppressed) for m in found.measure_ids]
         cards = [card for card in cards if card is not None]
     return render(
         request,
@@ -69,9 +70,9 @@ async def priority(request: Request, priority_id: str):
 @rule("measures.view_published")
 async def measure(request: Request, measure_id: str):
     """A measure's chart, figures, breakdowns and deprivation gap, as the viewer may see."""
-    data = dashboard.published(request.app.state.settings.data_dir)
+    data = measure_views.published(request.app.state.settings.data_dir)
     unsuppressed = viewer_of(request).can("measures.view_unsuppressed")
-    page = dashboard.measure_page(data, measure_id, unsuppressed) if data else None
+    page = measure_views.measure_page(data, measure_id, unsuppressed) if data else None
     if page is None:
         return render(request, "error.jinja", {"title": "Page not found"}, 404)
     priority = next((p for p in load_deal().priorities if measure_id in p.measure_ids), None)
@@ -99,21 +100,58 @@ async def measure(request: Request, measure_id: str):
 @router.get("/measures/{measure_id}/data.csv", name="measure_csv")
 @rule("measures.view_published")
 async def measure_csv(request: Request, measure_id: str):
-    data = dashboard.published(request.app.state.settings.data_dir)
+    data = measure_views.published(request.app.state.settings.data_dir)
     if data is None or data.definition(measure_id) is None:
         return render(request, "error.jinja", {"title": "Page not found"}, 404)
     unsuppressed = viewer_of(request).can("measures.view_unsuppressed")
     return Response(
-        dashboard.measure_csv(data, measure_id, unsuppressed),
+        measure_views.measure_csv(data, measure_id, unsuppressed),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{measure_id}.csv"'},
     )
 
 
+@router.get("/reports", name="reports")
+@rule("reports.view")
+async def reports(request: Request):
+    """The progress reports issued, the latest first, to read or download."""
+    entries = register.issued(request.app.state.settings.data_dir)
+    issued = sorted(entries, key=lambda e: (e.month, entries.index(e)), reverse=True)
+    latest = register.latest(entries, "pdf")
+    return render(
+        request,
+        "reports.jinja",
+        {
+            "title": "Progress reports",
+            "issued": issued,
+            "latest": latest,
+            "month_words": month_words,
+        },
+    )
+
+
+@router.get("/reports/{name}", name="report_file")
+@rule("reports.view")
+async def report_file(request: Request, name: str):
+    """One issued report's file; only names the register holds are served."""
+    data_dir = request.app.state.settings.data_dir
+    for entry in register.issued(data_dir):
+        for fmt, file in entry.files.items():
+            path = register.reports_dir(data_dir) / file
+            if file == name and path.is_file():
+                return FileResponse(
+                    path,
+                    media_type="application/pdf" if fmt == "pdf" else "text/html; charset=utf-8",
+                    filename=file,
+                    content_disposition_type="attachment",
+                )
+    return render(request, "error.jinja", {"title": "Page not found"}, 404)
+
+
 @router.get("/methodology", name="methodology")
 @rule("deal.view")
 async def methodology(request: Request):
-    data = dashboard.published(request.app.state.settings.data_dir)
+    data = measure_views.published(request.app.state.settings.data_dir)
     definitions = []
     if data is not None and not data.table("measure_definitions").empty:
         definitions = data.table("measure_definitions").sort_values("id").to_dict("records")
@@ -208,8 +246,8 @@ async def loads(request: Request):
         rows = [row for row in rows if row["source"] in viewer.account.organisation_codes]
     rows.sort(key=lambda row: (row["loaded_at"], row["load_id"]), reverse=True)
     everyone = viewer.can("loads.view_all")
-    data = dashboard.published(data_dir)
-    trusted = dashboard.trusted_periods(data) if data is not None else []
+    data = measure_views.published(data_dir)
+    trusted = measure_views.trusted_periods(data) if data is not None else []
     return render(
         request,
         "loads.jinja",

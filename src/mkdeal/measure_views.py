@@ -1,5 +1,6 @@
-"""What the dashboard pages show, from the published snapshot only: measure cards, measure
-pages, their charts (Vega-Lite specs made with Altair) and their downloads.
+"""What published measures look like to a viewer, from the published snapshot only: the
+dashboard's measure cards, measure pages, their charts (Vega-Lite specs made with Altair)
+and downloads, which the board report (`mkdeal.reports`) reuses.
 
 Who sees what: a viewer with `measures.view_unsuppressed` sees the unrounded figures
 (`measure_results`, `measure_gaps`); everyone else sees the `nhs` disclosure-controlled
@@ -68,7 +69,10 @@ _TABLES = (
     "measure_gaps",
     "measure_gaps_nhs",
     "measure_comparators",
+    "measure_gap_notes",
     "loads",
+    "quarantine_summary",
+    "deal_priorities",
 )
 
 
@@ -108,14 +112,19 @@ def published(data_dir: Path) -> Published | None:
         return None
     with _lock:
         if snapshot_id not in _cache:
-            snapshot = open_snapshot(data_dir, snapshot_id)
-            tables = {}
-            for name in _TABLES:
-                if name in snapshot.table_names:
-                    tables[name] = snapshot.table(name).to_pandas()
+            read = read_published(data_dir, snapshot_id)
             _cache.clear()  # one snapshot at a time is enough
-            _cache[snapshot_id] = Published(snapshot_id, tables)
+            _cache[snapshot_id] = read
         return _cache[snapshot_id]
+
+
+def read_published(data_dir: Path, snapshot_id: str | None = None) -> Published:
+    """The measure tables of a snapshot (the current one unless named), read afresh."""
+    snapshot = open_snapshot(data_dir, snapshot_id)
+    tables = {
+        name: snapshot.table(name).to_pandas() for name in _TABLES if name in snapshot.table_names
+    }
+    return Published(snapshot.id, tables)
 
 
 # --- Figures as a viewer may see them -----------------------------------------------------
@@ -214,7 +223,8 @@ def spc_status(data: Published, definition: dict) -> SpcStatus:
     )
     if rows.empty or rows.iloc[0]["variation_icon"] is None:
         points = 0 if rows.empty else int(rows.iloc[0]["points"])
-        reason = f"Not enough data for SPC yet ({points} points; icons need 12 or more)."
+        counted = f"{points} point{'' if points == 1 else 's'}"
+        reason = f"Not enough data for SPC yet ({counted}; icons need 12 or more)."
         return SpcStatus(True, None, None, reason, reason)
     row = rows.iloc[0]
     variation = row["variation_icon"]
@@ -322,12 +332,21 @@ def measure_chart(
             neutral=definition["improvement"] == "neutral",
         )
     else:
-        base = alt.Chart(frame).encode(
-            x=alt.X("date:T", title=None, axis=alt.Axis(format=axis_format, labelAngle=-45))
+        # A year's points are labelled by their year ("2023/24"), not by dated ticks.
+        frame["period"] = [
+            period_label(s, e, frequency)
+            for s, e in zip(series["period_start"], series["period_end"], strict=True)
+        ]
+        x = (
+            alt.X("period:O", title=None, sort=None, axis=alt.Axis(labelAngle=0))
+            if frequency in ANNUAL
+            else alt.X("date:T", title=None, axis=alt.Axis(format=axis_format, labelAngle=-45))
         )
         y = alt.Y("value:Q", title=unit, scale=alt.Scale(zero=False))
-        chart = base.mark_line(color="#005eb8", point=True).encode(
-            y=y, tooltip=[alt.Tooltip("date:T", format=axis_format), alt.Tooltip("value:Q")]
+        chart = (
+            alt.Chart(frame)
+            .mark_line(color="#005eb8", point=True)
+            .encode(x=x, y=y, tooltip=[alt.Tooltip("period:N"), alt.Tooltip("value:Q")])
         )
         if target is not None:
             rule = alt.Chart(pd.DataFrame({"target": [target]})).mark_rule(
@@ -339,14 +358,19 @@ def measure_chart(
         points = pd.DataFrame(
             {
                 "date": pd.to_datetime(official["period_start"]).dt.strftime("%Y-%m-%d"),
+                "period": [
+                    period_label(s, e, frequency)
+                    for s, e in zip(official["period_start"], official["period_end"], strict=True)
+                ],
                 "official": official["value"].to_numpy(float) * scale,
                 "source": "Official: " + official["source_file"].astype(str),
             }
         )
+        x = "period:O" if frequency in ANNUAL and not status.applies else "date:T"
         layer = (
             alt.Chart(points)
             .mark_point(shape="diamond", size=90, filled=True, color="#212b32")
-            .encode(x="date:T", y="official:Q", tooltip=["source:N", "official:Q"])
+            .encode(x=x, y="official:Q", tooltip=["source:N", "official:Q"])
         )
         chart = alt.layer(chart, layer)
     return spec_json(chart.properties(width=560, height=280), status.summary)
