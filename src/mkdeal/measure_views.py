@@ -291,7 +291,10 @@ def measure_chart(
     target = definition.get("target")
     target = None if target is None or pd.isna(target) else float(target) * scale
     frequency = definition["frequency"]
-    axis_format = AXIS_FORMAT.get(SPC_FREQ.get(frequency, "Y")[0], "%Y")
+    # Rolling 12-month figures end each month, so they are dated by month.
+    axis_format = AXIS_FORMAT.get(
+        SPC_FREQ.get(frequency, "M" if frequency == "rolling_12_months" else "Y")[0], "%Y"
+    )
     if status.applies:
         spc = data.table("measure_spc")
         spc = spc[
@@ -345,7 +348,7 @@ def measure_chart(
         y = alt.Y("value:Q", title=unit, scale=alt.Scale(zero=False))
         chart = (
             alt.Chart(frame)
-            .mark_line(color="#005eb8", point=True)
+            .mark_line(color="#005eb8", point=True, invalid="break-paths-filter-domains")
             .encode(x=x, y=y, tooltip=[alt.Tooltip("period:N"), alt.Tooltip("value:Q")])
         )
         if target is not None:
