@@ -135,12 +135,13 @@ def pandas_waits_over_78_weeks(
     tables: dict[str, pd.DataFrame], first: date, last: date
 ) -> pd.DataFrame:
     """rtt.waits_over_78_weeks (src/mkdeal/measures/waits.py: `rtt_units`, `_over(78, 547)`):
-    pathways waiting at the last census of each month (clock started on or before it, not
-    stopped by it) whose wait from clock start to census is 547 days or more."""
+    pathways waiting at each provider's last census of each month (clock started on or
+    before it, not stopped by it) whose wait from clock start to census is 547 days or
+    more."""
     pathways = tables["rtt_pathways"]
     census = pathways["census_date"]
     month = census.dt.to_period("M")
-    last_census = census.groupby(month).transform("max")
+    last_census = census.groupby([pathways["provider_code"], month]).transform("max")
     waiting = pathways[
         (census == last_census)
         & (pathways["clock_started_on"] <= census)
@@ -208,12 +209,15 @@ GROUP BY ALL
 ORDER BY period_start
 """
 
-# rtt.waits_over_78_weeks (waits.py): count at every census date, then keep each month's
-# last census. Every census date keeps its row (waiting is a FILTER, not a WHERE), so the
-# last census is chosen among all of them, even one at which nobody waits over 78 weeks.
+# rtt.waits_over_78_weeks (waits.py): count at every census of every provider, keep each
+# provider's last census of each month, and add the providers up. Every census keeps its
+# row (waiting is a FILTER, not a WHERE), so the last census is chosen among all of them,
+# even one at which nobody waits. (The contract quarantines a clock starting after its
+# census, so that check is left out.)
 SQL_WAITS_OVER_78_WEEKS = """
 WITH by_census AS (
     SELECT
+        provider_code,
         census_date,
         count(*) FILTER (
             WHERE census_date - clock_started_on >= $over_days
@@ -221,12 +225,16 @@ WITH by_census AS (
         ) AS numerator
     FROM rtt_pathways
     WHERE census_date BETWEEN $first AND $last
-    GROUP BY census_date
+    GROUP BY provider_code, census_date
+), month_end AS (
+    SELECT
+        date_trunc('month', census_date) AS period_start,
+        arg_max(numerator, census_date) AS numerator
+    FROM by_census
+    GROUP BY provider_code, period_start
 )
-SELECT
-    date_trunc('month', census_date) AS period_start,
-    arg_max(numerator, census_date) AS numerator
-FROM by_census
+SELECT period_start, sum(numerator) AS numerator
+FROM month_end
 GROUP BY ALL
 ORDER BY period_start
 """
@@ -449,10 +457,13 @@ def time_measure(backend: ibis.BaseBackend, peers: Peers, rows: int, repeat: int
 
 
 def engine_fixed_costs(backend: ibis.BaseBackend) -> None:
-    """What the engine does on every call that the others do not: list the warehouse's
-    tables and read the `_loads` manifests to decide which periods are covered."""
-    warehouse_tables(backend)
+    """What the engine does on a call that the others do not: read the `_loads` manifests
+    to decide which periods are covered, and look up the schema of a table it reads (ibis
+    needs it to build the query; here ambulance_arrivals). The engine keeps the schemas
+    between calls on one backend while the manifests are unchanged, so only its first call
+    (and the first after a load) pays for the lookup."""
     load_manifests(backend)
+    warehouse_tables(backend)["ambulance_arrivals"]
 
 
 def time_one_call(backend: ibis.BaseBackend, timings: list[Timing], repeat: int) -> float:
@@ -536,12 +547,13 @@ def table(results: dict[float, tuple[list[Timing], dict]], repeat: int) -> str:
         "periods at the headline frequency (months; months; academic years), which all three "
         "agree on exactly.",
         "Engine: compute(backend, [measure], frequencies=(headline,), breakdowns=()), one call "
-        "per measure; it includes listing tables, reading _loads for coverage, building the "
-        "ibis expression, and intervals, which the others do not do.",
+        "per measure, after a first call (the tables' schemas it looked up are kept while the "
+        "loads are unchanged); it includes reading _loads for coverage, building and "
+        "compiling the ibis expression, and intervals, which the others do not do.",
     ]
     for scale, (_, notes) in results.items():
         lines.append(
-            f"  {scale:g}x: the engine's fixed cost per call (list tables, read _loads): "
+            f"  {scale:g}x: the engine's fixed cost on a first call (_loads, a table's schema): "
             f"{notes['fixed']:.3f} s; one call for all three at their published frequencies "
             f"(frequencies=None, so handovers also get quarters, financial years and rolling "
             f"12 months): {notes['one_call']:.3f} s."

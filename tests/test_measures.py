@@ -303,3 +303,22 @@ def test_cli_breakdown_choices_match_the_registry():
     from mkdeal.measures.definition import BREAKDOWNS
 
     assert list(BREAKDOWN_CHOICES) == list(BREAKDOWNS)
+
+
+def test_tables_found_are_kept_only_while_the_manifests_are_unchanged():
+    import ibis
+
+    from mkdeal.measures.engine import _tables_since
+
+    backend = ibis.duckdb.connect()
+    schema = ibis.schema({"person_id": "string"})
+    assert "residents" not in _tables_since(backend, [])
+    backend.create_table("residents", schema=schema)
+    assert "residents" in _tables_since(backend, [])  # a missing table is looked for again
+    backend.drop_table("residents")
+    backend.create_table("residents", schema=ibis.schema({"person_id": "string", "sex": "string"}))
+    # Only a load changes a table, and a load writes a manifest: same manifests, same table.
+    assert _tables_since(backend, [])["residents"].columns == ("person_id",)
+    changed = _tables_since(backend, [{"load_id": "L1"}])["residents"]
+    assert changed.columns == ("person_id", "sex")
+    backend.disconnect()

@@ -113,6 +113,47 @@ def test_rtt_breakdown_by_treatment_function_and_provider(rtt_loaded):
     assert by_provider.value == pytest.approx(2.5 / 3)
 
 
+def test_rtt_last_census_is_each_providers_own(settings, tmp_path):
+    """NHS England's month-end census is per provider: RV3's last October census (the
+    28th) counts beside RD8's (the 31st), and RD8's weekly census on the 24th does not. In
+    November RD8's last census lists only a stopped clock: nobody waits there, so RD8's
+    November waiting list is empty, not the one at its earlier census."""
+    header = (
+        "census_date,pathway_id,nhs_number,provider_code,rtt_treatment_function,"
+        "clock_started_on,clock_stopped_on"
+    )
+    rd8 = [
+        *_rows(date(2024, 10, 24), {"A1": 600, "A2": 10, "A3": 3}),
+        *_rows(date(2024, 10, 31), {"A1": 607, "A2": 17}),
+        *_rows(date(2024, 11, 22), {"A1": 629, "A2": 39}),
+        "2024-11-29,A1,9990000026,RD8,C_110,2022-12-31,2024-11-25",
+    ]
+    rrk = [
+        *_rows(date(2024, 10, 28), {"B1": 30, "B2": 40}),
+        *_rows(date(2024, 11, 25), {"B1": 58}),
+    ]
+    rrk = [line.replace(",RD8,", ",RV3,") for line in rrk]
+    period = Period(date(2024, 10, 1), date(2024, 11, 30))
+    for source, lines in (("RD8", rd8), ("RV3", rrk)):
+        text = "\n".join([header, *lines]) + "\n"
+        _load(settings, tmp_path, "rtt_pathways", text, source, period, source)
+    ids = ["rtt.waiting_list", "rtt.waits_over_78_weeks", "rtt.median_wait"]
+    frame = results(settings, ids, frequencies=("month",), breakdowns=("provider",))
+    october, november = date(2024, 10, 1), date(2024, 11, 1)
+
+    # October: RD8's A1 (607 days) and A2 (17) on the 31st, RV3's B1 (30) and B2 (40).
+    assert row(frame, "rtt.waiting_list", october).value == 4
+    assert row(frame, "rtt.waits_over_78_weeks", october).value == 1  # A1
+    assert row(frame, "rtt.waiting_list", october, "provider", "RV3").value == 2
+    assert row(frame, "rtt.waiting_list", october, "provider", "RD8").value == 2
+    # Bands 2 (17 days), 4 (30), 5 (40), 86 (607): rank 2.5 falls half-way into band 5.
+    assert row(frame, "rtt.median_wait", october).value == pytest.approx(5.5, abs=1e-12)
+    # November: RV3's B1 only; RD8's last census (the 29th) has nobody waiting.
+    assert row(frame, "rtt.waiting_list", november).value == 1
+    assert row(frame, "rtt.waiting_list", november, "provider", "RD8").value == 0
+    assert row(frame, "rtt.waits_over_78_weeks", november).value == 0
+
+
 def test_percentile_in_the_open_top_band_has_no_value(settings, tmp_path):
     """Over 104 weeks is one open band: a 92nd percentile there cannot be interpolated."""
     census = date(2024, 10, 31)

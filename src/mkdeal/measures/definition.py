@@ -132,8 +132,14 @@ class Measure:
     # period is covered only when the loads also cover those days.
     follow_up_days: int = 0
     # A snapshot measure counts a census (RTT waiting lists): only months are computed,
-    # from the last census in each month, because censuses cannot be added up.
+    # from the last census in each month, because censuses cannot be added up. Its units
+    # are every row of every census (`when` is the census date), with a boolean column
+    # `counted` saying which rows count there (RTT: the pathways waiting), so that a census
+    # at which nothing counts is still the month's last. The last census is found for each
+    # source apart: `census_by` names the units' columns that tell sources apart (RTT:
+    # provider), because each provider takes its own census.
     snapshot: bool = False
+    census_by: tuple[str, ...] = ()
     # A per-day measure (the discharge sitrep) reports means over every calendar day of a
     # period: its numerator and denominator sums are divided by the period's days.
     per_day: bool = False
@@ -167,6 +173,8 @@ class Measure:
             problems.append(f"breakdowns {unknown} are not among {BREAKDOWNS}")
         if self.frequency not in FREQUENCIES:
             problems.append(f"frequency {self.frequency!r} is not one of {FREQUENCIES}")
+        if self.census_by and not self.snapshot:
+            problems.append("only a snapshot measure has censuses to find by census_by")
         if self.deprivation_gap and (
             self.value_type != "proportion" or "imd_decile" not in self.breakdowns
         ):

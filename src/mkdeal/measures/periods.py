@@ -8,6 +8,7 @@ which overlap one another and so are never sent to SPC.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -26,22 +27,39 @@ SPC_FREQ = {
 }
 
 
+# The month a period starts in, as (months in the period, month of the year it may start
+# in, 1-based): a quarter starts in January, April, July or October, a financial year in
+# April, an academic year in September.
+_MONTHLY = {
+    "month": (1, 1),
+    "rolling_12_months": (1, 1),
+    "quarter": (3, 1),
+    "financial_year": (12, 4),
+    "academic_year": (12, 9),
+}
+_MONTHS = {"month": 1, "quarter": 3, "financial_year": 12, "academic_year": 12}
+
+
 def period_starts(days: pd.Series, frequency: str) -> pd.Series:
     """The start of the period holding each day (a datetime64 Series of dates)."""
-    days = pd.to_datetime(days)
+    if not pd.api.types.is_datetime64_any_dtype(days):
+        days = pd.to_datetime(days)  # (slow even on datetimes, so only when needed)
     if frequency == "day":
         return days
     if frequency == "week":
         return days - pd.to_timedelta(days.dt.weekday, unit="D")
-    if frequency in ("month", "rolling_12_months"):
-        return days.dt.to_period("M").dt.start_time
-    if frequency == "quarter":
-        return days.dt.to_period("Q").dt.start_time
-    if frequency == "financial_year":
-        return days.dt.to_period("Y-MAR").dt.start_time
-    if frequency == "academic_year":  # September to August, as schools and the NCMP
-        return days.dt.to_period("Y-AUG").dt.start_time
-    raise ValueError(f"Unknown frequency {frequency!r}.")
+    if frequency not in _MONTHLY:
+        raise ValueError(f"Unknown frequency {frequency!r}.")
+    # Whole months since January 1970, stepped back to the period's first month: numpy
+    # on month numbers, not pandas Periods, which took a millisecond on a thousand days.
+    length, first = _MONTHLY[frequency]
+    values = days.to_numpy(dtype="datetime64[ns]")
+    missing = np.isnat(values)
+    months = np.where(missing, 0, values.astype("datetime64[M]").astype("int64"))
+    months -= (months - (first - 1)) % length
+    starts = months.astype("datetime64[M]").astype("datetime64[ns]")
+    starts[missing] = np.datetime64("NaT")
+    return pd.Series(starts, index=days.index, name=days.name)
 
 
 def period_end(start: date, frequency: str) -> date:
@@ -51,16 +69,13 @@ def period_end(start: date, frequency: str) -> date:
         return start
     if frequency == "week":
         return start + timedelta(days=6)
-    months = {
-        "month": 1,
-        "quarter": 3,
-        "financial_year": 12,
-        "academic_year": 12,
-        "rolling_12_months": 12,
-    }
-    return (
-        pd.Timestamp(start) + pd.DateOffset(months=months[frequency]) - pd.Timedelta(days=1)
-    ).date()
+    months = 12 if frequency == "rolling_12_months" else _MONTHS[frequency]
+    # As pandas' DateOffset(months=...): the same day that many months on (the last day
+    # of a shorter month), less one day.
+    year, month = divmod(start.month - 1 + months, 12)
+    year += start.year
+    day = min(start.day, calendar.monthrange(year, month + 1)[1])
+    return date(year, month + 1, day) - timedelta(days=1)
 
 
 def candidate_periods(first: date, last: date, frequency: str) -> list[tuple[date, date]]:

@@ -12,6 +12,8 @@ Newcombe's hybrid score method for a difference of two proportions.
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.stats import chi2, norm, t
@@ -19,6 +21,7 @@ from scipy.stats import chi2, norm, t
 Float = NDArray[np.float64] | np.float64
 
 
+@cache
 def _z(confidence: float) -> float:
     _check(confidence)
     return float(norm.ppf(1 - (1 - confidence) / 2))

@@ -10,8 +10,12 @@ Follows NHS England's Consultant-led Referral to Treatment Waiting Times statist
   over 18 weeks is 127 days or more (126 days is within 18 weeks, the 92% standard);
   over 52 weeks 365+, over 65 weeks 456+, over 78 weeks 547+ (546 is not), over 104
   weeks 729+ (728 is not).
-- Only the last census in each month counts (the month-end census): a provider sending
-  weekly snapshots is counted once a month, and a census measure is never added across
+- Only the last census in each month counts (the month-end census), and it is each
+  provider's own: a provider sending weekly snapshots is counted once a month, at its
+  last census of the month, whatever day another provider's last census fell on (NHS
+  England's monthly return is one month-end census per provider). A census counts even
+  if nobody waits at it (every pathway listed has stopped): that month's waiting list is
+  then empty, not the one at an earlier census. A census measure is never added across
   months, so only months are computed.
 - Median and 92nd-percentile waits are estimated from the weekly bands as NHS England
   does: band 0 holds days 0-7, band k days 7k+1 to 7k+7; the percentile is interpolated
@@ -55,21 +59,22 @@ RTT_DEFINITION = NationalDefinition(
 
 
 def rtt_units(tables: Tables) -> ibis.Table:
-    """One row per pathway waiting at its month's last census, with its wait in days."""
+    """One row per pathway per census, with its wait in days and whether it is waiting
+    there (`counted`). The engine keeps each provider's last census of each month
+    (`census_by`): picking it from the small aggregate, not row by row, is what keeps
+    the query quick."""
     pathways = tables["rtt_pathways"]
-    month = pathways.census_date.truncate("M")
-    pathways = pathways.mutate(_last=pathways.census_date.max().over(ibis.window(group_by=month)))
-    waiting = pathways.filter(
-        (pathways.census_date == pathways._last)
-        & (pathways.clock_started_on <= pathways.census_date)
-        & (pathways.clock_stopped_on.isnull() | (pathways.clock_stopped_on > pathways.census_date))
-    )
-    return waiting.select(
-        when=waiting.census_date,
-        person_id=waiting.person_id,
-        provider=waiting.provider_code,
-        treatment_function=waiting.rtt_treatment_function,
-        wait_days=waiting.census_date.delta(waiting.clock_started_on, unit="day"),
+    census = pathways.census_date
+    return pathways.select(
+        when=census,
+        person_id=pathways.person_id,
+        provider=pathways.provider_code,
+        treatment_function=pathways.rtt_treatment_function,
+        # The difference of two dates is whole days on every backend (an interval of days
+        # on Spark); DATE_DIFF, which `delta` becomes, took a tenth longer over 12M rows.
+        wait_days=(census - pathways.clock_started_on).cast("int64"),
+        counted=(pathways.clock_started_on <= census)
+        & (pathways.clock_stopped_on.isnull() | (pathways.clock_stopped_on > census)),
     )
 
 
@@ -88,9 +93,11 @@ _COMMON = dict(
     definition=RTT_DEFINITION,
     datasets=("rtt_pathways",),
     units=rtt_units,
-    version="1.0",
+    # 1.1: the last census of a month is each provider's own (1.0 took the last of all).
+    version="1.1",
     breakdowns=(*PERSON_BREAKDOWNS, "provider", "treatment_function"),
     snapshot=True,
+    census_by=("provider",),
     written_by="mkdeal engineering (issue 19)",
     checked_by="not yet independently checked",
     next_review=date(2027, 4, 1),

@@ -34,6 +34,7 @@ published for financial years only.
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 
 import ibis
 
@@ -188,6 +189,13 @@ AT_OR_ABOVE = {
 SCHOOL_YEARS = {"R": "reception", "Y6": "year6"}
 
 
+@cache
+def _area_code() -> str:
+    """The Deal's local authority: the packaged Deal, read once (parsing it took a
+    millisecond, on every computation)."""
+    return load_deal().area_code
+
+
 def ncmp_units(tables: Tables) -> ibis.Table:
     """Children measured in state-maintained mainstream schools who live in the area, on
     their measurement date, with the weight category derived when they were loaded.
@@ -202,11 +210,8 @@ def ncmp_units(tables: Tables) -> ibis.Table:
     """
     children = tables["child_measurements"]
     areas = tables["area_deprivation"]
-    areas = (
-        areas.filter(areas.local_authority_code == load_deal().area_code)
-        .select("lsoa_2021")
-        .distinct()
-    )
+    # A semi-join keeps each child once, even for an LSOA listed under two index versions.
+    areas = areas.filter(areas.local_authority_code == _area_code())
     mainstream = code_list("ncmp_school_type")
     counted = [
         c for c in mainstream.codes if mainstream.attribute(c, "in_national_figures") == "yes"
