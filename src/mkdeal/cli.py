@@ -1550,6 +1550,151 @@ def _write_payload(payload: str | bytes, out: Path | None, what: str = "") -> No
 
 
 @cli.group()
+def programme() -> None:
+    """Active MK: the practices people enrol from, synthetic participants, and who stands
+    where (ready for goals, on hold, not ready). Staff enrol, screen, record consent, pause
+    and withdraw participants on the web pages under /programme."""
+
+
+@programme.command("practices")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.pass_obj
+def programme_practices(runtime: Runtime, file: Path) -> None:
+    """Set the Milton Keynes GP practices whose patients may enrol, from a CSV file with
+    the columns ods_code and name (one practice a row).
+
+    The list is replaced, except that a practice a participant is registered with stays.
+    """
+    import csv
+    from datetime import UTC
+
+    from mkdeal.activity.participants import load_practices
+    from mkdeal.db import open_app_database
+
+    rows = []
+    with file.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"ods_code", "name"} - set(reader.fieldnames or ())
+        if missing:
+            raise UserError(
+                f"{file} has no column {', '.join(sorted(missing))}; it needs ods_code and name."
+            )
+        for number, row in enumerate(reader, start=2):
+            code, name = (row["ods_code"] or "").strip(), (row["name"] or "").strip()
+            if not (3 <= len(code) <= 10 and code.isalnum()):
+                raise UserError(f"{file}, row {number}, ods_code: {code!r} is not an ODS code.")
+            if not name:
+                raise UserError(f"{file}, row {number}, name: the practice has no name.")
+            rows.append((code, name))
+    if not rows:
+        raise UserError(f"{file} lists no practices.")
+    engine = open_app_database(runtime.settings)
+    try:
+        added, removed = load_practices(engine, rows, datetime.now(UTC))
+    finally:
+        engine.dispose()
+    click.echo(
+        f"The programme's practice list has {len(rows)} practices "
+        f"({added} added, {removed} removed)."
+    )
+
+
+@programme.command("synth")
+@click.option("--count", default=300, show_default=True, type=click.IntRange(1, 5000))
+@click.option("--seed", default=0, show_default=True, help="As given to `mkdeal synth`.")
+@click.option(
+    "--start",
+    type=DateType(),
+    default="2019-04-01",
+    show_default=True,
+    help="As given to `mkdeal synth`.",
+)
+@click.option(
+    "--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True
+)
+@click.pass_obj
+def programme_synth(runtime: Runtime, count: int, seed: int, start: date, scale: float) -> None:
+    """Enrol synthetic participants (adults of the synthetic Milton Keynes, 999-range NHS
+    numbers) in varied states, from September 2025 to --as-of. Running it again with the
+    same options changes nothing."""
+    from mkdeal.activity import synthetic
+    from mkdeal.db import IDENTIFIABLE_STORE, open_app_database, open_store
+    from mkdeal.people import Pseudonymiser
+
+    settings = runtime.settings
+    try:
+        plans, practices = synthetic.plan(
+            count, seed=seed, start=start, end=runtime.as_of, scale=scale, as_of=runtime.as_of
+        )
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    app = open_app_database(settings)
+    identifiable = open_store(IDENTIFIABLE_STORE, settings)
+    try:
+        click.echo(f"Enrolling {count:,} synthetic participants...")
+        added, skipped = synthetic.apply(
+            app, identifiable, Pseudonymiser(settings.pseudonymisation_key), plans, practices,
+            progress=click.echo,
+        )  # fmt: skip
+    finally:
+        app.dispose()
+        identifiable.dispose()
+    click.echo(f"Enrolled {added:,} synthetic participants; {skipped:,} were already enrolled.")
+
+
+@programme.command("list")
+@click.option(
+    "--readiness",
+    type=click.Choice(["not_ready", "hold", "may_rise"]),
+    help="Only participants with this answer on --as-of.",
+)
+@output_format_option("table")
+@click.pass_obj
+def programme_list(runtime: Runtime, readiness: str | None, output_format: str) -> None:
+    """Participants by reference, with their readiness for goals on --as-of and why."""
+    from mkdeal.activity.participants import records
+    from mkdeal.db import open_app_database
+
+    engine = open_app_database(runtime.settings)
+    try:
+        found = records(engine)
+    finally:
+        engine.dispose()
+    rows = []
+    for record in found:
+        decision = record.decision(runtime.as_of)
+        if readiness and decision.answer != readiness:
+            continue
+        rows.append(
+            {
+                "reference": record.reference,
+                "enrolled_on": record.enrolled_at.astimezone(LONDON).date().isoformat(),
+                "device_route": record.device_route,
+                "readiness": decision.answer,
+                "reasons": list(decision.reasons),
+            }
+        )
+    if output_format == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("No participants." if not found else "No participants with that answer.")
+    for row in rows:
+        reasons = " ".join(row["reasons"])
+        click.echo(
+            f"{row['reference']}  {row['enrolled_on']}  {row['readiness']:<9}  "
+            f"{row['device_route']:<22}  {reasons}"
+        )
+    counts = {}
+    for row in rows:
+        counts[row["readiness"]] = counts.get(row["readiness"], 0) + 1
+    if rows:
+        click.echo(
+            f"{len(rows)} participants: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+        )
+
+
+@cli.group()
 def users() -> None:
     """People who sign in: add, list, disable, grant and revoke roles."""
 
