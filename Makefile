@@ -13,6 +13,7 @@ demo: install  ## run everything on embedded defaults (data in ./data), ending w
 	$(MKDEAL) deal show
 	$(MKDEAL) datasets list
 	$(MKDEAL) synth --load
+	$(MKDEAL) programme synth
 	$(MKDEAL) loads
 	$(MKDEAL) run-due --dry-run
 	$(MKDEAL) run-due
@@ -23,6 +24,12 @@ demo: install  ## run everything on embedded defaults (data in ./data), ending w
 	$(MKDEAL) users add demo-admin --name "Demo administrator" --organisation QHG \
 		--role administrator --generate-password --exist-ok
 	$(MKDEAL) users set-password demo-admin --generate-password
+	$(MKDEAL) users add demo-staff --name "Demo programme staff" --organisation QHG \
+		--role programme_staff --generate-password --exist-ok
+	$(MKDEAL) users set-password demo-staff --generate-password
+	$(MKDEAL) users add demo-clinician --name "Demo clinician" --organisation RD8 \
+		--role clinician --generate-password --exist-ok
+	$(MKDEAL) users set-password demo-clinician --generate-password
 	$(MKDEAL) serve --host 127.0.0.1 --port $(PORT)
 
 test:  ## everything CI runs: install, lint, unit, PostgreSQL; phase timings and slowest tests

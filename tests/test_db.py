@@ -21,9 +21,10 @@ def _upgrade_and_check(settings):
     second = upgrade(settings)
 
     assert [(store.kind, before, after) for store, before, after in first] == [
-        ("app", None, "app_0002"),
-        ("identifiable", None, "identifiable_0001"),
+        ("app", None, "app_0003"),
+        ("identifiable", None, "identifiable_0002"),
     ]
+    _models_match_migrations(settings)
     assert all(before == after for _, before, after in second)
     engine = open_app_database(settings)
     try:
@@ -40,6 +41,29 @@ def _upgrade_and_check(settings):
         assert recorded["store"] == "app"
     finally:
         engine.dispose()
+
+
+def _models_match_migrations(settings) -> None:
+    """The migrations build exactly the tables the models describe (no drift either way)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from mkdeal.appdb.models import AppBase
+    from mkdeal.identifiable.models import IdentifiableBase
+
+    for store, base in ((APP_DATABASE, AppBase), (IDENTIFIABLE_STORE, IdentifiableBase)):
+        engine = open_store(store, settings)
+        try:
+            with engine.connect() as connection:
+                context = MigrationContext.configure(connection, opts={"compare_type": True})
+                differences = [
+                    d
+                    for d in compare_metadata(context, base.metadata)
+                    if not (d[0] == "remove_table" and d[1].name.startswith("alembic_version"))
+                ]
+        finally:
+            engine.dispose()
+        assert differences == [], f"{store.name}: {differences}"
 
 
 def test_upgrade_sqlite_creates_tables_and_is_idempotent(settings):
