@@ -260,6 +260,8 @@ def test_withdrawal_levels_add_up_never_go_back_and_stop_further_changes(stores)
     assert record.decision(TODAY).answer == NOT_READY
     with pytest.raises(Refused, match="has withdrawn"):
         participants.record_screen(app, reference, _answers(), actor="sam", now=NOW)
+    with pytest.raises(Refused, match="has withdrawn, so a sign-off cannot be recorded"):
+        participants.sign_off(app, reference, 1, "cleared", Limits(), actor="dr", now=NOW)
     with Session(app) as session:
         details = [
             json.loads(e.detail)["level"]

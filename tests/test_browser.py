@@ -20,7 +20,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.csv as pa_csv
@@ -45,6 +45,8 @@ USERS = {
     "admin": ("Ada Admin", "administrator", "QHG"),
     "analyst": ("Ann Analyst", "analyst", "RD8"),
     "viewer": ("Vic Viewer", "partner_viewer", "RD8"),
+    "staff": ("Sam Staff", "programme_staff", "RD8"),
+    "clinician": ("Cleo Clinician", "clinician", "RD8"),
 }
 FORBIDDEN = "You do not have access to this page"
 SCREENSHOTS = os.environ.get("MKDEAL_SCREENSHOTS")
@@ -119,6 +121,80 @@ def _publish_measures(settings, folder: Path) -> None:
     refresh(settings)
 
 
+# The live server's "now" starts at 09:00 on the day the tests pin and runs on from there,
+# so what the programme pages say does not depend on the day the tests run.
+STARTED = datetime(2026, 3, 31, 9, tzinfo=UTC)
+PRACTICE = ("Z90001", "Synthetic Practice One")
+
+
+def _pinned_clock():
+    began = time.monotonic()
+    return lambda: STARTED + timedelta(seconds=time.monotonic() - began)
+
+
+def _enrol_participants(settings, engine) -> None:
+    """Two participants, so the staff pages have something on them: AMK-00001 is ready
+    with a clinician's limits and a holiday behind them; AMK-00002 waits for a sign-off,
+    is paused after a hypoglycaemia and must consent again."""
+    from mkdeal.activity import consent, participants
+    from mkdeal.activity.participants import Identity
+    from mkdeal.activity.programme import SCREEN_CODES, Eligibility, Limits
+    from mkdeal.db import IDENTIFIABLE_STORE, open_store
+    from mkdeal.people import Pseudonymiser
+
+    identifiable = open_store(IDENTIFIABLE_STORE, settings)
+    pseudonymiser = Pseudonymiser(settings.pseudonymisation_key)
+    participants.load_practices(engine, [PRACTICE], STARTED)
+    january, march = datetime(2026, 1, 12, 10, tzinfo=UTC), datetime(2026, 3, 2, 10, tzinfo=UTC)
+    for nhs_number, given, route, at in (
+        ("9990000018", "Ada", "apple_watch_iphone", march),
+        ("9990000026", "Bo", "loaned_device", january),
+    ):
+        born = date(1958, 6, 1)
+        participants.enrol(
+            engine,
+            identifiable,
+            pseudonymiser,
+            Identity(nhs_number, given, "Example", born, f"{given.lower()}@example.com"),
+            Eligibility(born, True, PRACTICE[0], route, True),
+            actor="staff",
+            now=at,
+            today=at.date(),
+        )
+    risky = {code: code == "insulin_or_sulfonylurea" for code in SCREEN_CODES}
+    first = participants.record_screen(engine, "AMK-00001", risky, actor="staff", now=march)
+    participants.sign_off(
+        engine,
+        "AMK-00001",
+        first,
+        "cleared_with_limits",
+        Limits(150, 7000, True, "Check glucose before a long walk."),
+        actor="clinician",
+        now=march + timedelta(days=1),
+    )
+    for reference, at in (("AMK-00001", march), ("AMK-00002", january)):
+        document = consent.in_force(at.date())
+        participants.record_consent(
+            engine,
+            reference,
+            document.version,
+            dict.fromkeys(document.item_ids, True),
+            actor="staff",
+            now=at,
+            today=at.date(),
+        )
+    participants.start_pause(
+        engine, "AMK-00001", "holiday", date(2026, 3, 9), date(2026, 3, 15), "",
+        actor="staff", now=march,
+    )  # fmt: skip
+    participants.record_screen(engine, "AMK-00002", risky, actor="staff", now=STARTED)
+    participants.start_pause(
+        engine, "AMK-00002", "hypo_or_injury", date(2026, 3, 30), None,
+        "Felt shaky and sweaty after a walk.", actor="staff", now=STARTED,
+    )  # fmt: skip
+    identifiable.dispose()
+
+
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app on a free local port over a fresh data folder; yields its origin."""
@@ -153,10 +229,15 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         path = _sample_file(root, f"spells-{source}.csv", seed)
         load_file(settings, "acute_spells", path, source=source, as_of=date(2026, 3, 31))
     _publish_measures(settings, root)
+    _enrol_participants(settings, engine)
 
     port = _free_port()
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_config=None, ws="none"
+        create_app(settings, clock=_pinned_clock()),
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        ws="none",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="mkdeal-live-server", daemon=True)
@@ -427,8 +508,36 @@ AXE_PAGES = {
     "measure": (None, "/measures/flow.handovers_over_30_minutes", 200),
     "measure-analyst": ("analyst", "/measures/flow.handovers_over_30_minutes", 200),
     "methodology": (None, "/methodology", 200),
+    "programme-list": ("staff", "/programme", 200),
+    "programme-enrol": ("staff", "/programme/enrol", 200),
+    "programme-enrol-error": ("staff", None, 400),
+    "programme-participant": ("staff", "/programme/participants/AMK-00001", 200),
+    "programme-participant-paused": ("staff", "/programme/participants/AMK-00002", 200),
+    "programme-identity": ("staff", "/programme/participants/AMK-00001/identity", 200),
+    "programme-screen": ("staff", "/programme/participants/AMK-00001/screen", 200),
+    "programme-consent": ("staff", "/programme/participants/AMK-00002/consent", 200),
+    "programme-withdraw": ("staff", "/programme/participants/AMK-00001/withdraw", 200),
+    "programme-sign-offs": ("clinician", "/programme/sign-offs", 200),
+    "programme-sign-off": ("clinician", "/programme/participants/AMK-00002/sign-off", 200),
+    "consent-document": (None, "/programme/consent/2.0", 200),
 }
-SCREENSHOT_KINDS = {"home", "priority", "sign-in", "forbidden", "measure", "measure-analyst"}
+SCREENSHOT_KINDS = {
+    "home",
+    "priority",
+    "sign-in",
+    "forbidden",
+    "measure",
+    "measure-analyst",
+    "programme-list",
+    "programme-enrol-error",
+    "programme-participant",
+    "programme-participant-paused",
+    "programme-sign-offs",
+    "programme-sign-off",
+    "programme-consent",
+    "programme-withdraw",
+    "consent-document",
+}
 
 
 @pytest.mark.parametrize("kind", list(AXE_PAGES))
@@ -449,6 +558,15 @@ def test_axe_finds_no_serious_problems(browsing: Browsing, kind: str):
         assert page.locator(".nhsuk-error-summary").is_visible()
         # The error summary takes focus, so a screen reader announces it.
         assert page.evaluate("document.activeElement.closest('.nhsuk-error-summary') !== null")
+    elif kind == "programme-enrol-error":
+        browsing.go("/programme/enrol")
+        page = browsing.page
+        page.get_by_label("NHS number").fill("999 000 0019")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Enrol").click()
+        browsing.check()
+        assert page.locator(".nhsuk-error-summary").is_visible()
+        assert page.locator(".nhsuk-error-message").count() >= 5
     else:
         browsing.go(path, status)
     if kind in SCREENSHOT_KINDS:
@@ -463,6 +581,93 @@ def test_axe_finds_no_serious_problems(browsing: Browsing, kind: str):
         for v in serious
     )
     assert not serious, f"axe on {kind} ({browsing.path()}):\n{report}"
+
+
+# --- Active MK ---------------------------------------------------------------------------------
+
+
+def _choose(page, question: str, answer: str) -> None:
+    page.get_by_role("group", name=question).get_by_label(answer, exact=True).check()
+
+
+def _switch_user(browsing: Browsing, username: str, next: str) -> None:
+    page = browsing.page
+    with page.expect_navigation():
+        page.locator("header").get_by_role("button", name="Sign out").click()
+    browsing.check()
+    browsing.sign_in(username, next=next)
+
+
+def test_staff_enrol_screen_the_clinician_signs_off_and_consent_makes_ready(browsing: Browsing):
+    page = browsing.page
+    browsing.sign_in("staff", next="/programme")
+    assert browsing.heading() == "Active MK participants"
+    with page.expect_navigation():
+        page.get_by_role("button", name="Enrol a person").click()
+    browsing.check()
+    assert browsing.path() == "/programme/enrol"
+    page.get_by_label("NHS number").fill("999 000 0034")
+    page.get_by_label("Given name").fill("Cy")
+    page.get_by_label("Family name").fill("Example")
+    page.get_by_label("Day").fill("14")
+    page.get_by_label("Month").fill("2")
+    page.get_by_label("Year").fill("1961")
+    page.get_by_label("Mobile number").fill("07700 900123")
+    page.get_by_label("GP practice").select_option(PRACTICE[0])
+    _choose(page, "Does the person have a recorded diagnosis of type 2 diabetes?", "Yes")
+    _choose(page, "Device route", "Garmin watch")
+    _choose(page, "Can the person use this device?", "Yes")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Enrol", exact=True).click()
+    browsing.check()
+    reference = browsing.heading().removeprefix("Participant ")
+    assert re.fullmatch(r"AMK-\d{5}", reference), reference
+    base = f"/programme/participants/{reference}"
+    assert browsing.path() == f"{base}?done=enrolled"
+    assert page.get_by_text("The person is enrolled.").is_visible()
+    assert page.locator(".nhsuk-tag", has_text="Not ready").is_visible()
+
+    with page.expect_navigation():
+        page.get_by_role("link", name="Record an exercise-safety screen").click()
+    browsing.check()
+    from mkdeal.activity.programme import SCREEN_QUESTIONS
+
+    for question in SCREEN_QUESTIONS:
+        yes = question.code == "foot_ulcer_or_sensation_loss"
+        _choose(page, question.question, "Yes" if yes else "No")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Record the screen").click()
+    browsing.check()
+    assert page.get_by_text("It found a risk, so it goes to a clinician").is_visible()
+
+    _switch_user(browsing, "clinician", "/programme/sign-offs")
+    assert browsing.heading() == "Sign-offs for Active MK"
+    with page.expect_navigation():
+        page.get_by_role("link", name=f"Sign off {reference}").click()
+    browsing.check()
+    assert page.get_by_text("Weight-bearing activity can cause or worsen foot ulcers.").is_visible()
+    _choose(page, "Your decision", "Cleared: the plan may go ahead as usual")
+    page.get_by_label("Note (optional)").fill("Advised on footwear.")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Record the sign-off").click()
+    browsing.check()
+    assert page.get_by_text("The sign-off is recorded.").is_visible()
+    assert page.get_by_role("link", name=f"Sign off {reference}").count() == 0
+
+    _switch_user(browsing, "staff", f"{base}/consent")
+    assert browsing.heading() == "Taking part in Active MK"
+    for question in page.locator("fieldset legend").all_inner_texts():
+        _choose(page, question.strip(), "Yes")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Record the answers").click()
+    browsing.check()
+    assert page.locator("main .nhsuk-tag").first.inner_text().strip() == "Ready"
+
+    browsing.go("/programme?readiness=may_rise")
+    row = page.locator("table.nhsuk-table tbody tr", has_text=reference)
+    assert row.count() == 1
+    assert row.locator(".nhsuk-tag").inner_text().strip() == "Ready"
+    browsing.screenshot("programme-list-ready")
 
 
 # --- the dashboard --------------------------------------------------------------------------

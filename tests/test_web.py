@@ -113,6 +113,67 @@ CALLS = {
     # No report has been issued in this fixture: the list answers, a file is not found.
     ("GET", "/reports"): ("/reports", 200),
     ("GET", "/reports/{name}"): ("/reports/mk-deal-progress-report-2026-03-0.pdf", 404),
+    # Active MK: no one is enrolled in this fixture, so every participant's page is not
+    # found; the lists and the enrolment form answer, and enrolment with nothing filled in
+    # is a form with errors.
+    ("GET", "/programme"): ("/programme", 200),
+    ("GET", "/programme/sign-offs"): ("/programme/sign-offs", 200),
+    ("GET", "/programme/enrol"): ("/programme/enrol", 200),
+    ("POST", "/programme/enrol"): ("/programme/enrol", 400),
+    ("GET", "/programme/consent/{version}"): ("/programme/consent/2.0", 200),
+    ("GET", "/programme/participants/{reference}"): ("/programme/participants/AMK-00001", 404),
+    ("GET", "/programme/participants/{reference}/identity"): (
+        "/programme/participants/AMK-00001/identity",
+        404,
+    ),
+    ("POST", "/programme/participants/{reference}/device"): (
+        "/programme/participants/AMK-00001/device",
+        404,
+    ),
+    ("POST", "/programme/participants/{reference}/pause"): (
+        "/programme/participants/AMK-00001/pause",
+        404,
+    ),
+    ("POST", "/programme/participants/{reference}/pauses/{pause_id}/end"): (
+        "/programme/participants/AMK-00001/pauses/1/end",
+        404,
+    ),
+    ("POST", "/programme/participants/{reference}/pauses/{pause_id}/clinician-end"): (
+        "/programme/participants/AMK-00001/pauses/1/clinician-end",
+        404,
+    ),
+    ("GET", "/programme/participants/{reference}/screen"): (
+        "/programme/participants/AMK-00001/screen",
+        404,
+    ),
+    ("POST", "/programme/participants/{reference}/screen"): (
+        "/programme/participants/AMK-00001/screen",
+        404,
+    ),
+    ("GET", "/programme/participants/{reference}/sign-off"): (
+        "/programme/participants/AMK-00001/sign-off",
+        404,
+    ),
+    ("POST", "/programme/participants/{reference}/sign-off"): (
+        "/programme/participants/AMK-00001/sign-off",
+        404,
+    ),
+    ("GET", "/programme/participants/{reference}/consent"): (
+        "/programme/participants/AMK-00001/consent",
+        404,
+    ),
+    ("POST", "/programme/participants/{reference}/consent"): (
+        "/programme/participants/AMK-00001/consent",
+        404,
+    ),
+    ("GET", "/programme/participants/{reference}/withdraw"): (
+        "/programme/participants/AMK-00001/withdraw",
+        404,
+    ),
+    ("POST", "/programme/participants/{reference}/withdraw"): (
+        "/programme/participants/AMK-00001/withdraw",
+        404,
+    ),
 }
 
 

@@ -459,6 +459,7 @@ def sign_off(
         raise Refused(problems)
     with Session(engine) as session, session.begin():
         participant = _participant(session, reference)
+        _not_withdrawn(session, participant, "a sign-off")
         screen = session.get(SafetyScreen, screen_id)
         if screen is None or screen.participant_id != participant.id:
             raise NotFound(f"{reference} has no screen {screen_id}.")

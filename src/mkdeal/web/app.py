@@ -22,7 +22,7 @@ from mkdeal import __version__
 from mkdeal.access import accounts, audit, sessions
 from mkdeal.access.accounts import Account
 from mkdeal.access.roles import role_book
-from mkdeal.db import open_app_database
+from mkdeal.db import IDENTIFIABLE_STORE, open_app_database, open_store
 from mkdeal.settings import Settings
 from mkdeal.web.rules import ANYONE, SIGNED_IN, is_sensitive, rule_of
 from mkdeal.web.security import (
@@ -102,6 +102,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     )
     app.state.settings = settings
     app.state.engine = engine
+    # Names, NHS numbers and contact details: read only by routes whose rule names a
+    # permission such as programme.view_identity (DESIGN.md, "Stores").
+    app.state.identifiable = open_store(IDENTIFIABLE_STORE, settings)
     app.state.signer = signer
     app.state.now = now
     app.state.secure_cookies = secure_cookies
@@ -171,9 +174,11 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         title = titles.get(error.status_code, "Sorry, there is a problem with the service")
         return render(request, "error.jinja", {"title": title}, error.status_code)
 
+    from mkdeal.web import programme
     from mkdeal.web.pages import router
 
     app.include_router(router)
+    app.include_router(programme.router)
     return app
 
 
