@@ -222,3 +222,101 @@ class ProgrammeWithdrawal(AppBase):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     recorded_by: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str] = mapped_column(Text)
+
+
+# --- Active MK: activity data (issue 26) ------------------------------------------------
+
+
+class DeviceToken(AppBase):
+    """A token the phone app sends with every sync, scoped to one participant. Only its
+    SHA-256 is stored; the token itself is shown once, when staff issue it."""
+
+    __tablename__ = "device_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    issued_by: Mapped[str] = mapped_column(String(100))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by: Mapped[str | None] = mapped_column(String(100))
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SyncInbox(AppBase):
+    """One payload received, kept unchanged as a file named by its SHA-256 under the data
+    folder; `run-due` ingests it. A payload received twice is one row."""
+
+    __tablename__ = "sync_inbox"
+    __table_args__ = (UniqueConstraint("participant_id", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("device_tokens.id"))
+    entered_by: Mapped[str | None] = mapped_column(String(100))  # staff, for manual entry
+    source: Mapped[str] = mapped_column(String(20))  # healthkit, fhir, manual
+    content_hash: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    status: Mapped[str] = mapped_column(String(12), index=True)  # pending, ingested, rejected
+    ingested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    problem: Mapped[str | None] = mapped_column(Text)
+
+
+class ActivityDay(AppBase):
+    """The canonical day: one per participant, source and local date, at its newest
+    version. Every version is kept in `activity_day_versions`."""
+
+    __tablename__ = "activity_days"
+
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(20), primary_key=True)
+    local_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    steps: Mapped[int | None] = mapped_column()
+    light_minutes: Mapped[int | None] = mapped_column()
+    moderate_minutes: Mapped[int | None] = mapped_column()
+    vigorous_minutes: Mapped[int | None] = mapped_column()
+    wear_minutes: Mapped[int | None] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column()
+    final: Mapped[bool] = mapped_column(Boolean)
+    finalised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revised_after_final: Mapped[bool] = mapped_column(Boolean)
+
+
+class ActivityDayVersion(AppBase):
+    """Every version of every canonical day, with the payload it came from."""
+
+    __tablename__ = "activity_day_versions"
+    __table_args__ = (UniqueConstraint("participant_id", "source", "local_date", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    source: Mapped[str] = mapped_column(String(20))
+    local_date: Mapped[date] = mapped_column(Date)
+    version: Mapped[int] = mapped_column()
+    steps: Mapped[int | None] = mapped_column()
+    light_minutes: Mapped[int | None] = mapped_column()
+    moderate_minutes: Mapped[int | None] = mapped_column()
+    vigorous_minutes: Mapped[int | None] = mapped_column()
+    wear_minutes: Mapped[int | None] = mapped_column()
+    detail: Mapped[dict] = mapped_column(JSON)  # per-source sums and the like, for audit
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    inbox_id: Mapped[int] = mapped_column(ForeignKey("sync_inbox.id"))
+    after_final: Mapped[bool] = mapped_column(Boolean)
+
+
+class ActivityDataDeletion(AppBase):
+    """The record that a participant's activity data was deleted at their withdrawal of
+    data: how much, when, and nothing else."""
+
+    __tablename__ = "activity_data_deletions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), unique=True)
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    days: Mapped[int] = mapped_column()
+    versions: Mapped[int] = mapped_column()
+    payloads: Mapped[int] = mapped_column()
+    buckets: Mapped[int] = mapped_column()
