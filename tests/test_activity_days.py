@@ -486,3 +486,39 @@ def test_run_due_ingests_the_inbox_then_has_nothing_due(enrolled, capsys, monkey
     assert main(["--as-of", "2026-03-12", "run-due", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "ingest-activity: nothing due" in out and "finalise-activity-days: nothing due" in out
+
+
+def test_withdrawing_data_deletes_days_versions_payloads_and_buckets_and_keeps_a_record(
+    enrolled, tmp_path
+):
+    from mkdeal.activity.ingest import delete_person_buckets, delete_withdrawn_data, deletions_due
+    from mkdeal.appdb.models import ActivityDataDeletion
+
+    settings, app, person = enrolled
+    backend = ibis.duckdb.connect(str(tmp_path / "w.duckdb"))
+    start = datetime(2026, 3, 2, 8, tzinfo=UTC)
+    hours = [
+        _stat(STEPS, (start + timedelta(hours=i)).isoformat(),
+              (start + timedelta(hours=i + 1)).isoformat(), 100)
+        for i in range(2)
+    ]  # fmt: skip
+    _receive(settings, app, person, healthkit("PT1H", *hours), start)
+    _receive(settings, app, person, _daily("2026-03-03", 5000), start + timedelta(days=1))
+    store = lambda table: write_buckets(backend, table)  # noqa: E731
+    ingest(app, settings.data_dir, as_of=date(2026, 3, 4), now=start, write_buckets=store)
+    assert deletions_due(app) == []
+    participants.withdraw(app, person.reference, "data", "asked", actor="sam", now=start)
+    assert deletions_due(app) == [person.id]
+    record = delete_withdrawn_data(
+        app, settings.data_dir, person.id, now=start,
+        delete_buckets=lambda pid: delete_person_buckets(backend, pid),
+    )  # fmt: skip
+    assert (record.days, record.versions, record.payloads, record.buckets) == (2, 2, 2, 2)
+    assert _days(app) == ({}, [])
+    assert list((settings.data_dir / "raw").rglob("*.json")) == []
+    assert backend.table("activity_buckets").count().to_pyarrow().as_py() == 0
+    assert deletions_due(app) == []
+    with Session(app) as session:
+        assert session.scalar(select(ActivityDataDeletion.participant_id)) == person.id
+        assert session.scalar(select(SyncInbox.id)) is None
+    backend.disconnect()

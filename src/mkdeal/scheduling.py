@@ -81,13 +81,14 @@ class StepRegistry:
 
 def default_registry() -> StepRegistry:
     """The product's steps. Each part registers its own here as it is built."""
-    from mkdeal.activity.ingest import FINALISE_STEP, INGEST_STEP
+    from mkdeal.activity.ingest import DELETION_STEP, FINALISE_STEP, INGEST_STEP
     from mkdeal.measures.refresh import STEP as refresh_measures
 
     registry = StepRegistry()
     registry.register(refresh_measures)
     registry.register(INGEST_STEP)
     registry.register(FINALISE_STEP)
+    registry.register(DELETION_STEP)
     return registry
 
 

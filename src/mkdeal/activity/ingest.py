@@ -19,12 +19,19 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
 from mkdeal.activity.adapters import VALUES, PayloadError, parse
 from mkdeal.activity.days import day_rules, is_final, next_version
-from mkdeal.appdb.models import ActivityDay, ActivityDayVersion, Participant, SyncInbox
+from mkdeal.appdb.models import (
+    ActivityDataDeletion,
+    ActivityDay,
+    ActivityDayVersion,
+    Participant,
+    ProgrammeWithdrawal,
+    SyncInbox,
+)
 from mkdeal.scheduling import Step, StepContext
 from mkdeal.warehouse import open_warehouse_for_writing
 
@@ -276,5 +283,109 @@ FINALISE_STEP = Step(
     description="Make activity days final once their cut-off has passed.",
     due=_finalise_due,
     run=_finalise_run,
+    after=("ingest-activity",),
+)
+
+
+# --- withdrawal of data -----------------------------------------------------------------
+
+
+def deletions_due(app: Engine) -> list[int]:
+    """Participants who withdrew their data and whose activity data is not yet deleted."""
+    with Session(app) as session:
+        deleted = select(ActivityDataDeletion.participant_id)
+        query = (
+            select(ProgrammeWithdrawal.participant_id)
+            .where(ProgrammeWithdrawal.level == "data")
+            .where(ProgrammeWithdrawal.participant_id.not_in(deleted))
+            .order_by(ProgrammeWithdrawal.participant_id)
+        )
+        return list(session.scalars(query))
+
+
+def delete_withdrawn_data(
+    app: Engine, data_dir: Path, participant_id: int, *, now: datetime, delete_buckets=None
+) -> ActivityDataDeletion:
+    """Delete a participant's activity data: canonical days, every version, inbox rows
+    and their raw files, and intraday buckets; keep only a record of how much. The
+    warehouse and the files go first, the rows and the record last, so a run stopped
+    half-way finds the rest still to do and does it."""
+    with Session(app) as session:
+        person_id = session.scalar(
+            select(Participant.person_id).where(Participant.id == participant_id)
+        )
+        mine = select(SyncInbox.content_hash).where(SyncInbox.participant_id == participant_id)
+        # A file is named by its content: another participant may have sent the same bytes.
+        shared = select(SyncInbox.content_hash).where(
+            SyncInbox.participant_id != participant_id, SyncInbox.content_hash.in_(mine)
+        )
+        hashes = set(session.scalars(mine)) - set(session.scalars(shared))
+    buckets = delete_buckets(person_id) if delete_buckets is not None else 0
+    for content_hash in hashes:
+        raw_path(data_dir, content_hash).unlink(missing_ok=True)
+    with Session(app, expire_on_commit=False) as session, session.begin():
+        counts = {}
+        for name, model in (
+            ("versions", ActivityDayVersion),
+            ("days", ActivityDay),
+            ("payloads", SyncInbox),
+        ):
+            counts[name] = session.execute(
+                delete(model).where(model.participant_id == participant_id)
+            ).rowcount
+        record = ActivityDataDeletion(
+            participant_id=participant_id, deleted_at=now, buckets=buckets, **counts
+        )
+        session.add(record)
+    return record
+
+
+def delete_person_buckets(backend, person_id: str) -> int:
+    if BUCKETS_TABLE not in backend.list_tables():
+        return 0
+    table = backend.table(BUCKETS_TABLE)
+    count = table.filter(table.person_id == person_id).count().to_pyarrow().as_py()
+    backend.raw_sql(f"DELETE FROM {BUCKETS_TABLE} WHERE person_id = '{_safe_id(person_id)}'")
+    return count
+
+
+def _safe_id(person_id: str) -> str:
+    # A person_id is 32 hex characters; anything else never reaches SQL text.
+    if len(person_id) != 32 or any(c not in "0123456789abcdef" for c in person_id):
+        raise ValueError("Not a person_id.")
+    return person_id
+
+
+def _deletions_due(context: StepContext) -> list[str]:
+    return [f"participant-{pid}" for pid in deletions_due(context.app_engine)]
+
+
+def _deletion_run(context: StepContext, key: str) -> str:
+    participant_id = int(key.removeprefix("participant-"))
+
+    def buckets(person_id: str) -> int:
+        with open_warehouse_for_writing(
+            context.settings, purpose="delete a withdrawn participant's step buckets"
+        ) as backend:
+            return delete_person_buckets(backend, person_id)
+
+    record = delete_withdrawn_data(
+        context.app_engine,
+        context.settings.data_dir,
+        participant_id,
+        now=datetime.now(UTC),
+        delete_buckets=buckets,
+    )
+    return (
+        f"Deleted {record.days} days, {record.versions} versions, {record.payloads} payloads "
+        f"and {record.buckets} step buckets of a participant who withdrew their data."
+    )
+
+
+DELETION_STEP = Step(
+    name="delete-withdrawn-activity-data",
+    description="Delete the activity data of participants who withdrew it.",
+    due=_deletions_due,
+    run=_deletion_run,
     after=("ingest-activity",),
 )
