@@ -24,7 +24,7 @@ from mkdeal.access.accounts import Account
 from mkdeal.access.roles import role_book
 from mkdeal.db import IDENTIFIABLE_STORE, open_app_database, open_store
 from mkdeal.settings import Settings
-from mkdeal.web.rules import ANYONE, SIGNED_IN, is_sensitive, rule_of
+from mkdeal.web.rules import ANYONE, SIGNED_IN, is_sensitive, rule_of, uses_bearer_token
 from mkdeal.web.security import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -174,11 +174,12 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         title = titles.get(error.status_code, "Sorry, there is a problem with the service")
         return render(request, "error.jinja", {"title": title}, error.status_code)
 
-    from mkdeal.web import programme
+    from mkdeal.web import api, programme
     from mkdeal.web.pages import router
 
     app.include_router(router)
     app.include_router(programme.router)
+    app.include_router(api.router)
     return app
 
 
@@ -226,7 +227,7 @@ async def _enforce_rule(request: Request) -> None:
                 raise NotSignedIn()
         elif not viewer.can(requirement):
             raise NotSignedIn() if viewer.account is None else Forbidden()
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
+    if request.method not in ("GET", "HEAD", "OPTIONS") and not uses_bearer_token(endpoint):
         await _check_csrf(request, viewer)
     if is_sensitive(endpoint):
         audit.record(

@@ -12,18 +12,26 @@ ANYONE = "anyone"  # no sign-in needed, no permission (sign-in page, health chec
 SIGNED_IN = "signed_in"  # any signed-in user
 
 
-def rule(requirement: str, *, sensitive: bool = False) -> Callable:
+def rule(requirement: str, *, sensitive: bool = False, bearer_token: bool = False) -> Callable:
     """Mark a route with what it needs: ANYONE, SIGNED_IN or a permission name.
 
-    A sensitive page's every view is written to the audit log.
+    A sensitive page's every view is written to the audit log. A `bearer_token` route (the
+    device sync API) authenticates each request itself by an Authorization header, which
+    a browser never adds on its own to a request from another site, so it needs no CSRF
+    token (and the phone app has no cookie to bind one to).
     """
 
     def mark(endpoint: Callable) -> Callable:
         endpoint.__mkdeal_rule__ = requirement
         endpoint.__mkdeal_sensitive__ = sensitive
+        endpoint.__mkdeal_bearer__ = bearer_token
         return endpoint
 
     return mark
+
+
+def uses_bearer_token(endpoint: Callable | None) -> bool:
+    return getattr(endpoint, "__mkdeal_bearer__", False)
 
 
 def rule_of(endpoint: Callable | None) -> str | None:
