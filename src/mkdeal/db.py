@@ -73,6 +73,11 @@ def make_engine(url: str) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=5000")
+            # WAL lets the web server read while run-due writes; in WAL mode NORMAL
+            # synchronous never corrupts the file, and saves an fsync on every commit
+            # (a power cut may lose the last commits, which a device sync sends again).
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
     return engine

@@ -210,25 +210,18 @@ def receive(
     existing = select(SyncInbox.id).where(
         SyncInbox.participant_id == participant_id, SyncInbox.content_hash == digest
     )
-    with Session(engine) as session:
-        found = session.scalar(existing)
-        if found is not None:
-            return found, True
+    # Insert straight away (a repeat is rare): the unique key turns a repeat, or the same
+    # bytes sent twice at once, into "received before".
     try:
         with Session(engine) as session, session.begin():
             row = SyncInbox(
-                participant_id=participant_id,
-                token_id=token_id,
-                entered_by=entered_by,
-                source=source,
-                content_hash=digest,
-                size=len(payload),
-                received_at=now,
+                participant_id=participant_id, token_id=token_id, entered_by=entered_by,
+                source=source, content_hash=digest, size=len(payload), received_at=now,
                 status="pending",
-            )
+            )  # fmt: skip
             session.add(row)
             session.flush()
             return row.id, False
-    except IntegrityError:  # the same bytes, sent twice at once
+    except IntegrityError:
         with Session(engine) as session:
             return session.scalar(existing), True
