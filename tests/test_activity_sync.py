@@ -53,7 +53,7 @@ def api(settings):
         made[reference] = sync.issue_token(engine, reference, "Apple Watch", actor="sam", now=NOW)
     clock = Clock()
     app = create_app(settings, clock=clock)
-    yield TestClient(app), engine, made, clock, settings
+    yield TestClient(app, follow_redirects=False), engine, made, clock, settings
     engine.dispose()
     identifiable.dispose()
 
@@ -210,3 +210,66 @@ def test_openapi_document_describes_the_endpoint_and_its_statuses(api):
     assert document["components"]["securitySchemes"]["deviceToken"]["scheme"] == "bearer"
     assert set(operation["requestBody"]["content"]) == {"application/json", "application/fhir+json"}
     assert list(document["paths"]) == ["/api/v1/activity/{source}"]
+
+
+def _staff(client, engine):
+    from mkdeal.access import accounts
+
+    from .test_web import CHEAP, PASSWORD, sign_in
+
+    accounts.add_user(
+        engine, "sam", "Sam Staff", PASSWORD, organisations=["QHG"],
+        roles=["programme_staff"], actor="test", hasher=CHEAP,
+    )  # fmt: skip
+    assert sign_in(client, "sam").status_code == 303
+
+
+def test_staff_issue_a_token_shown_once_see_days_enter_one_by_hand_and_revoke(api):
+    from .test_web import csrf
+
+    client, engine, _, _, settings = api
+    _consent(engine, "AMK-00001")
+    _staff(client, engine)
+    page = client.get("/programme/participants/AMK-00001/activity")
+    assert page.status_code == 200 and "No days in the last 42 days." in page.text
+    token = csrf(page.text)
+    refused = client.post(
+        "/programme/participants/AMK-00001/tokens", data={"csrf_token": token, "label": ""}
+    )
+    assert refused.status_code == 400 and "Name the device" in refused.text
+    issued = client.post(
+        "/programme/participants/AMK-00001/tokens",
+        data={"csrf_token": token, "label": "Loaned phone 12"},
+    )
+    assert issued.status_code == 200 and issued.headers["cache-control"] == "no-store"
+    new = issued.text.split('class="mkdeal-token">')[1].split("<")[0]
+    assert new.startswith("amk_")
+    assert new not in client.get("/programme/participants/AMK-00001/activity").text
+    assert _send(client, new).status_code == 202
+    # Staff enter a day by hand: refused without a reason, then recorded as manual.
+    entry = {"csrf_token": token, "day[day]": "1", "day[month]": "3", "day[year]": "2026"}
+    missing = client.post("/programme/participants/AMK-00001/activity/enter", data=entry)
+    assert missing.status_code == 400
+    assert "Enter the steps or the active minutes" in missing.text
+    assert "Say why the day is entered by hand" in missing.text
+    entry.update(steps="4,100", reason="The watch strap broke")
+    done = client.post("/programme/participants/AMK-00001/activity/enter", data=entry)
+    assert done.status_code == 303
+    with Session(engine) as session:
+        manual = session.scalar(select(SyncInbox).where(SyncInbox.source == "manual"))
+    assert (manual.entered_by, manual.token_id) == ("sam", None)
+    ingest(engine, settings.data_dir, as_of=date(2026, 3, 3), now=NOW)
+    page = client.get("/programme/participants/AMK-00001/activity").text
+    assert "Entered by staff" in page and "4,100" in page and "6,012" in page
+    assert "Apple Health" in page and "Not yet" in page
+    assert "No: Fewer than 1,000 steps" not in page
+    # Revoke from the page: the device can no longer send.
+    with Session(engine) as session:
+        token_id = session.scalar(
+            select(DeviceToken.id).where(DeviceToken.label == "Loaned phone 12")
+        )
+    revoked = client.post(
+        f"/programme/participants/AMK-00001/tokens/{token_id}/revoke", data={"csrf_token": token}
+    )
+    assert revoked.status_code == 303
+    assert _send(client, new, healthkit("P1D", _stat(STEPS, MAR2, MAR3, 1))).status_code == 401

@@ -95,6 +95,22 @@ def sign_in(c: TestClient, username: str, password: str = PASSWORD, next_page: s
 
 # How to call each route, and what it answers when allowed. A new route missing here fails.
 CALLS = {
+    ("GET", "/programme/participants/{reference}/activity"): (
+        "/programme/participants/AMK-00001/activity",
+        404,
+    ),
+    ("POST", "/programme/participants/{reference}/tokens"): (
+        "/programme/participants/AMK-00001/tokens",
+        404,
+    ),
+    ("POST", "/programme/participants/{reference}/tokens/{token_id}/revoke"): (
+        "/programme/participants/AMK-00001/tokens/1/revoke",
+        404,
+    ),
+    ("POST", "/programme/participants/{reference}/activity/enter"): (
+        "/programme/participants/AMK-00001/activity/enter",
+        404,
+    ),
     # The sync API authenticates each request by its device token: none here, so 401.
     ("POST", "/api/v1/activity/{source}"): ("/api/v1/activity/healthkit", 401),
     ("GET", "/api/v1/openapi.json"): ("/api/v1/openapi.json", 200),

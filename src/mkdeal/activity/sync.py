@@ -14,17 +14,17 @@ import os
 import secrets
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mkdeal.activity.consent import Choice
 from mkdeal.activity.ingest import raw_path
 from mkdeal.activity.participants import NotFound, Refused, _audit, _participant
-from mkdeal.activity.readiness import ParticipantState, Withdrawal
+from mkdeal.activity.readiness import LONDON, ParticipantState, Withdrawal
 from mkdeal.appdb.models import (
     ConsentChoice,
     DeviceToken,
@@ -225,3 +225,64 @@ def receive(
     except IntegrityError:
         with Session(engine) as session:
             return session.scalar(existing), True
+
+
+@dataclass(frozen=True)
+class DayRow:
+    """A canonical day as staff see it."""
+
+    local_date: date
+    source: str
+    values: dict
+    version: int
+    final: bool
+    revised_after_final: bool
+    first_received_at: datetime
+    valid: bool
+    why_not: str
+
+    @property
+    def latency_hours(self) -> float:
+        """Hours from the end of the day (local midnight) to its first data."""
+        end = datetime.combine(self.local_date + timedelta(days=1), datetime.min.time(), LONDON)
+        return (self.first_received_at - end).total_seconds() / 3600
+
+
+def days_of(engine: Engine, participant_id: int, first: date, last: date) -> list[DayRow]:
+    """A participant's canonical days in a span, newest first, with validity under the
+    rule in force and when each was first received."""
+    from mkdeal.activity.adapters import VALUES
+    from mkdeal.activity.days import valid_day
+    from mkdeal.appdb.models import ActivityDay, ActivityDayVersion
+
+    with Session(engine) as session:
+        days = list(
+            session.scalars(
+                select(ActivityDay)
+                .where(ActivityDay.participant_id == participant_id)
+                .where(ActivityDay.local_date.between(first, last))
+                .order_by(ActivityDay.local_date.desc(), ActivityDay.source)
+            )
+        )
+        firsts = dict(
+            (((source, day), at))
+            for source, day, at in session.execute(
+                select(
+                    ActivityDayVersion.source,
+                    ActivityDayVersion.local_date,
+                    func.min(ActivityDayVersion.received_at),
+                )
+                .where(ActivityDayVersion.participant_id == participant_id)
+                .where(ActivityDayVersion.local_date.between(first, last))
+                .group_by(ActivityDayVersion.source, ActivityDayVersion.local_date)
+            )
+        )
+    rows = []
+    for day in days:
+        values = {name: getattr(day, name) for name in VALUES}
+        valid, why = valid_day(values)
+        rows.append(
+            DayRow(day.local_date, day.source, values, day.version, day.final,
+                   day.revised_after_final, firsts[(day.source, day.local_date)], valid, why)
+        )  # fmt: skip
+    return rows

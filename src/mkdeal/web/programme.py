@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
-from mkdeal.activity import consent, participants
+from mkdeal.activity import consent, participants, sync
+from mkdeal.activity.adapters import PayloadError, parse
 from mkdeal.activity.participants import Identity, NotFound, ParticipantRecord, Refused
 from mkdeal.activity.programme import (
     CLINICIAN_ENDS,
@@ -36,6 +37,7 @@ from mkdeal.activity.readiness import (
     HOLD,
     MAY_RISE,
     NOT_READY,
+    accepts_data,
     consent_on,
     latest_screen,
     sign_off_of,
@@ -69,6 +71,10 @@ DONE = {
     "withdrawn": "The withdrawal is recorded.",
     "device": "The device route is changed.",
     "signed_off": "The sign-off is recorded.",
+    "token_revoked": "The device token is revoked: the device can no longer send data.",
+    "day_entered": (
+        "The day is recorded. It shows here once run-due has ingested it (every few minutes)."
+    ),
 }
 ACTIONS = {
     "programme.enrol": "Enrolled",
@@ -80,6 +86,8 @@ ACTIONS = {
     "programme.withdraw": "Withdrawal",
     "programme.device_route": "Device route changed",
     "programme.view_identity": "Identity viewed",
+    "programme.token_issue": "Device token issued",
+    "programme.token_revoke": "Device token revoked",
 }
 YES_NO = {"yes": True, "no": False}
 
@@ -952,3 +960,141 @@ async def programme_withdraw_submit(request: Request, reference: str):
             "level",
         )
     return _withdraw_page(request, found, _typed(form), problems, 400)
+
+
+# --- activity: device tokens, days, staff entry ------------------------------------------
+
+ENTRY_FIELDS = {
+    "day": ("day-day", ("the day",)),
+    "steps": ("steps", ("steps",)),
+    "moderate_minutes": ("moderate_minutes", ("active minutes",)),
+    "reason": ("reason", ("say why",)),
+}
+TOKEN_FIELDS = {"label": ("label", ("name the device",))}
+DAYS_SHOWN = 42
+
+
+def _activity_page(request, found, *, token=None, done="", problems=None, values=None, status=200):
+    today = _today(request)
+    engine = request.app.state.engine
+    days = sync.days_of(engine, found.id, today - timedelta(days=DAYS_SHOWN - 1), today)
+    latencies = sorted(day.latency_hours for day in days)
+    return _page(
+        request,
+        "activity.jinja",
+        {
+            "title": f"Activity of {found.reference}",
+            "found": found,
+            "tokens": sync.tokens(engine, found.reference),
+            "new_token": token,
+            "days": days,
+            "shown": DAYS_SHOWN,
+            "median_latency": latencies[len(latencies) // 2] if latencies else None,
+            "accepts": accepts_data(found.state, request.app.state.now()),
+            "done": DONE.get(done),
+            "problems": problems or Problems(),
+            "values": {**_date_parts("day", today - timedelta(days=1)), **(values or {})},
+            "example": f"{today:%-d %-m %Y}",
+        },
+        status,
+    )
+
+
+@router.get("/programme/participants/{reference}/activity", name="programme_activity")
+@rule("programme.manage")
+async def programme_activity(request: Request, reference: str, done: str = ""):
+    found = _record(request, reference)
+    if found is None:
+        return _not_found(request)
+    return _activity_page(request, found, done=done)
+
+
+@router.post("/programme/participants/{reference}/tokens", name="programme_token_issue")
+@rule("programme.manage")
+async def programme_token_issue(request: Request, reference: str):
+    """Issue a device token and show it this once (in the page, never in an address)."""
+    found = _record(request, reference)
+    if found is None:
+        return _not_found(request)
+    form = await request.form()
+    try:
+        token = sync.issue_token(
+            request.app.state.engine, reference, _text(form, "label"), **_who(request)
+        )
+    except Refused as refused:
+        problems = Problems(TOKEN_FIELDS)
+        problems.extend(refused.problems)
+        return _activity_page(request, found, problems=problems, status=400)
+    response = _activity_page(request, found, token=token)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post(
+    "/programme/participants/{reference}/tokens/{token_id}/revoke", name="programme_token_revoke"
+)
+@rule("programme.manage")
+async def programme_token_revoke(request: Request, reference: str, token_id: int):
+    if _record(request, reference) is None:
+        return _not_found(request)
+    try:
+        sync.revoke_token(request.app.state.engine, reference, token_id, **_who(request))
+    except NotFound:
+        return _not_found(request)
+    return _see(f"/programme/participants/{quote(reference)}/activity", "token_revoked")
+
+
+@router.post("/programme/participants/{reference}/activity/enter", name="programme_day_entry")
+@rule("programme.manage")
+async def programme_day_entry(request: Request, reference: str):
+    """A day entered by staff after a device failed: a `manual` payload through the same
+    inbox as a device's, ingested by run-due like any other."""
+    found = _record(request, reference)
+    if found is None:
+        return _not_found(request)
+    form = await request.form()
+    problems = Problems(ENTRY_FIELDS)
+    day = _date(form, "day", "day", problems, example=f"{_today(request):%-d %-m %Y}")
+    steps = _text(form, "steps").replace(",", "")
+    minutes = _text(form, "moderate_minutes").replace(",", "")
+    reason = _text(form, "reason")
+    if day is not None and day > _today(request):
+        problems.add("The day must be today or earlier.", "day", "day-day")
+    entry = {"date": day.isoformat() if day else None}
+    for name, typed, what in (
+        ("steps", steps, "steps"),
+        ("moderate_minutes", minutes, "active minutes"),
+    ):
+        if typed and not (typed.isascii() and typed.isdigit()):
+            problems.add(f"Enter the {what} as a whole number, or leave it empty.", name)
+        elif typed:
+            entry[name] = int(typed)
+    if not problems and len(entry) == 1:
+        problems.add("Enter the steps or the active minutes of the day.", "steps")
+    if not reason:
+        problems.add(
+            "Say why the day is entered by hand, for example that the watch failed.", "reason"
+        )
+    accepted, why = accepts_data(found.state, request.app.state.now())
+    if not accepted:
+        problems.add(why)
+    if not problems:
+        payload = {"format": "manual", "version": 1, "reason": reason, "days": [entry]}
+        body = json.dumps(payload, sort_keys=True).encode()
+        try:
+            parse("manual", body, found.time_zone)
+        except PayloadError as error:
+            problems.add(str(error))
+    if problems:
+        return _activity_page(request, found, problems=problems, values=_typed(form), status=400)
+    who = _who(request)
+    sync.receive(
+        request.app.state.engine,
+        request.app.state.settings.data_dir,
+        found.id,
+        "manual",
+        body,
+        now=who["now"],
+        entered_by=who["actor"],
+    )
+    return _see(f"/programme/participants/{quote(reference)}/activity", "day_entered")
