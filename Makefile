@@ -14,6 +14,7 @@ demo: install  ## run everything on embedded defaults (data in ./data), ending w
 	$(MKDEAL) datasets list
 	$(MKDEAL) synth --load
 	$(MKDEAL) programme synth
+	$(MKDEAL) programme synth-activity
 	$(MKDEAL) loads
 	$(MKDEAL) run-due --dry-run
 	$(MKDEAL) run-due

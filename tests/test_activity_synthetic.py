@@ -63,3 +63,29 @@ def test_practice_list_from_a_csv_with_errors_naming_row_and_field(capsys, cli_e
     wrong.write_text("code,practice\nZ90001,One\n")
     assert main(["programme", "practices", str(wrong)]) == 2
     assert "has no column name, ods_code" in capsys.readouterr().err
+
+
+def test_synthetic_activity_goes_through_the_sync_api_and_run_due_makes_the_days(capsys, cli_env):
+    from sqlalchemy import func, select
+
+    from mkdeal.appdb.models import ActivityDay, SyncInbox
+    from mkdeal.db import open_app_database
+    from mkdeal.settings import load_settings
+
+    assert main(["db", "upgrade"]) == 0
+    as_of = ["--as-of", "2026-03-31"]
+    assert main([*as_of, "programme", "synth", "--count", "40", "--scale", "0.02"]) == 0
+    assert main([*as_of, "programme", "synth-activity"]) == 0
+    out = capsys.readouterr().out
+    assert "answered 202." in out and "answered 4" not in out  # no payload refused
+    assert main([*as_of, "run-due"]) == 0
+    engine = open_app_database(load_settings())
+    with engine.connect() as connection:
+        days = connection.execute(select(func.count()).select_from(ActivityDay)).scalar()
+        statuses = set(connection.execute(select(SyncInbox.status)).scalars())
+        mean = connection.execute(select(func.avg(ActivityDay.steps))).scalar()
+    engine.dispose()
+    assert days > 1000 and statuses == {"ingested"}
+    assert 3_500 < mean < 8_000
+    assert main([*as_of, "programme", "synth-activity"]) == 0
+    assert "Sent 0 payloads: none." in capsys.readouterr().out

@@ -1642,6 +1642,78 @@ def programme_synth(runtime: Runtime, count: int, seed: int, start: date, scale:
     click.echo(f"Enrolled {added:,} synthetic participants; {skipped:,} were already enrolled.")
 
 
+@programme.command("synth-activity")
+@click.option("--seed", default=0, show_default=True, help="The same seed gives the same days.")
+@click.pass_obj
+def programme_synth_activity(runtime: Runtime, seed: int) -> None:
+    """Send synthetic activity for the synthetic participants through the sync API, as
+    their devices would: HealthKit statistics from Apple Watch routes, FHIR Observations
+    from the others, a payload a week up to --as-of. Each participant gets a device token
+    first. Participants who already have their synthetic device are skipped, so running it
+    again changes nothing. `mkdeal run-due` then makes the days."""
+    from datetime import time as clock_time
+    from datetime import timedelta
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from mkdeal.activity import sync
+    from mkdeal.activity.synthetic import STAFF, senders
+    from mkdeal.activity.synthetic_activity import deliveries
+    from mkdeal.appdb.models import DeviceToken, Participant
+    from mkdeal.db import open_app_database
+    from mkdeal.web.api import post_in_process
+    from mkdeal.web.app import create_app
+
+    settings = runtime.settings
+    engine = open_app_database(settings)
+    SYNTHETIC_DEVICE = "Synthetic device"
+    try:
+        with Session(engine) as session:
+            sent_before = set(
+                session.scalars(
+                    select(Participant.reference)
+                    .join(DeviceToken, DeviceToken.participant_id == Participant.id)
+                    .where(DeviceToken.label == SYNTHETIC_DEVICE)
+                )
+            )
+        chosen = [s for s in senders(engine, runtime.as_of) if s.reference not in sent_before]
+        now = [datetime.combine(runtime.as_of, clock_time(9), LONDON)]
+        tokens = {
+            reference: sync.issue_token(
+                engine, reference, SYNTHETIC_DEVICE, actor=STAFF, now=now[0]
+            )
+            for reference in sorted({s.reference for s in chosen})
+        }
+        app = create_app(settings, clock=lambda: now[0])
+        planned = deliveries(chosen, seed)
+        click.echo(
+            f"Sending {len(planned):,} payloads for {len(tokens):,} participants "
+            f"({len(sent_before):,} had their synthetic device already)..."
+        )
+        answers: dict[int, int] = {}
+        first_problem = ""
+        for number, delivery in enumerate(planned, start=1):
+            now[0] = datetime.combine(delivery.sent_on, clock_time(20), LONDON) + timedelta(
+                minutes=number % 60
+            )
+            kind = "application/fhir+json" if delivery.source == "fhir" else "application/json"
+            status, answer = post_in_process(
+                app, f"/api/v1/activity/{delivery.source}", tokens[delivery.reference],
+                delivery.payload, kind,
+            )  # fmt: skip
+            answers[status] = answers.get(status, 0) + 1
+            if status >= 400 and not first_problem:
+                first_problem = f" The first refusal said: {answer.get('error', status)}"
+            if number % 2000 == 0:
+                click.echo(f"  {number:,} of {len(planned):,} payloads")
+        app.state.identifiable.dispose()
+    finally:
+        engine.dispose()
+    summary = ", ".join(f"{count:,} answered {status}" for status, count in sorted(answers.items()))
+    click.echo(f"Sent {len(planned):,} payloads: {summary or 'none'}.{first_problem}")
+
+
 @programme.command("list")
 @click.option(
     "--readiness",

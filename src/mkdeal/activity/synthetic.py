@@ -264,3 +264,38 @@ def _replay(app: Engine, reference: str, events: list[Event]) -> None:
                 app, reference, detail["level"], "Synthetic: no longer wishes to take part.",
                 actor=STAFF, now=now,
             )  # fmt: skip
+
+
+def senders(app: Engine, as_of: date) -> list:
+    """The synthetic participants' devices and the days each sends: from the day after
+    consent to the day before data collection stopped (or `as_of`). A participant whose
+    consent was replaced by a new version sends nothing from the day it came into force
+    until the day after they consent again (the API would refuse it), so they may have
+    two spans."""
+    from mkdeal.activity.readiness import LONDON
+    from mkdeal.activity.synthetic_activity import Sender
+
+    def local(moment) -> date:
+        return moment.astimezone(LONDON).date()
+
+    found = []
+    for record in participants.records(app):
+        if record.enrolled_by != STAFF:
+            continue
+        versions: dict[str, date] = {}
+        for choice in sorted(record.state.choices, key=lambda c: c.recorded_at):
+            versions.setdefault(choice.version, local(choice.recorded_at))
+        end = as_of - timedelta(days=1)
+        stops = [w.at for w in record.state.withdrawals if w.level != "programme"]
+        if stops:
+            end = min(end, local(min(stops)) - timedelta(days=1))
+        for version, consented in versions.items():
+            document = consent.document(version)
+            later = [d for d in consent.documents() if d.in_force_from > document.in_force_from]
+            last = min(end, later[0].in_force_from - timedelta(days=1)) if later else end
+            first = consented + timedelta(days=1)
+            if last >= first:
+                found.append(
+                    Sender(record.reference, record.device_route, record.time_zone, first, last)
+                )
+    return found

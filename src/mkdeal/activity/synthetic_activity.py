@@ -119,7 +119,8 @@ def deliveries(senders: list[Sender], seed: int) -> list[Delivery]:
     """Every payload the senders' devices send, in the order they are sent."""
     found = []
     for sender in senders:
-        rng = np.random.default_rng([seed, int(sender.reference.removeprefix("AMK-"))])
+        number = int(sender.reference.removeprefix("AMK-"))
+        rng = np.random.default_rng([seed, number, sender.first_day.toordinal()])
         days = [
             sender.first_day + timedelta(days=n)
             for n in range((sender.last_day - sender.first_day).days + 1)
