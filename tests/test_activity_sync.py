@@ -21,18 +21,11 @@ from mkdeal.people import Pseudonymiser
 from mkdeal.web.app import create_app
 
 from .test_activity_days import MAR2, MAR3, STEPS, _stat, healthkit
+from .test_web import Clock
 
 NOW = datetime(2026, 3, 3, 8, tzinfo=UTC)
 PAYLOAD = healthkit("P1D", _stat(STEPS, MAR2, MAR3, 6012, [("Watch", 5200), ("iPhone", 3100)]))
 JSON = {"Content-Type": "application/json"}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -52,6 +45,7 @@ def api(settings):
         )  # fmt: skip
         made[reference] = sync.issue_token(engine, reference, "Apple Watch", actor="sam", now=NOW)
     clock = Clock()
+    clock.now = NOW
     app = create_app(settings, clock=clock)
     yield TestClient(app, follow_redirects=False), engine, made, clock, settings
     engine.dispose()
