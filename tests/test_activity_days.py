@@ -522,3 +522,45 @@ def test_withdrawing_data_deletes_days_versions_payloads_and_buckets_and_keeps_a
         assert session.scalar(select(ActivityDataDeletion.participant_id)) == person.id
         assert session.scalar(select(SyncInbox.id)) is None
     backend.disconnect()
+
+
+@pytest.mark.postgres
+def test_enrol_sync_ingest_and_finalise_on_postgres(settings, new_postgres_url):
+    """The app database and the identifiable store on PostgreSQL, as in production."""
+    import dataclasses
+
+    from mkdeal.activity import sync
+
+    settings = dataclasses.replace(
+        settings, app_database_url=new_postgres_url(), identifiable_store_url=new_postgres_url()
+    )
+    upgrade(settings)
+    app = open_app_database(settings)
+    identifiable = open_store(IDENTIFIABLE_STORE, settings)
+    now = datetime(2026, 3, 2, 20, tzinfo=UTC)
+    participants.load_practices(app, [("Z90001", "Synthetic practice 1")], now)
+    reference = participants.enrol(
+        app, identifiable, Pseudonymiser(settings.pseudonymisation_key),
+        Identity("9990000018", "Ada", "Example", date(1958, 6, 1), "ada@example.com"),
+        Eligibility(date(1958, 6, 1), True, "Z90001", "apple_watch_iphone", True),
+        actor="sam", now=now, today=now.date(),
+    )  # fmt: skip
+    person = participants.record(app, reference)
+    first = sync.receive(
+        app, settings.data_dir, person.id, "healthkit", _daily("2026-03-02", 10), now=now
+    )
+    assert sync.receive(
+        app, settings.data_dir, person.id, "healthkit", _daily("2026-03-02", 10), now=now
+    ) == (first[0], True)
+    sync.receive(
+        app, settings.data_dir, person.id, "healthkit", _daily("2026-03-02", 7000), now=now
+    )
+    done = ingest(app, settings.data_dir, as_of=date(2026, 3, 3), now=now)
+    assert (done.payloads, done.versions) == (2, 2)
+    assert finalise(app, as_of=date(2026, 3, 10), now=now) == 1
+    rows = sync.days_of(app, person.id, date(2026, 3, 1), date(2026, 3, 3))
+    assert [(r.values["steps"], r.version, r.final, r.valid) for r in rows] == [
+        (7000, 2, True, True)
+    ]
+    app.dispose()
+    identifiable.dispose()
