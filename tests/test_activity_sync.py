@@ -107,6 +107,7 @@ def test_a_payload_is_kept_unchanged_once_and_ingested_later(api):
     [
         (b"{not json", JSON, 422, "not JSON"),
         (b'{"format": "healthkit-statistics", "version": 1}', JSON, 422, "interval"),
+        (b'{"format": "garmin-fit", "version": 1}', JSON, 422, '"format": "healthkit-statistics"'),
         (
             healthkit("P1D", _stat(STEPS, MAR2, MAR3, -1)),
             JSON,
@@ -138,6 +139,24 @@ def test_malformed_or_oversized_payloads_get_a_4xx_and_nothing_is_stored(
     response = _send(client, tokens["AMK-00001"], body, headers=headers)
     assert response.status_code == status
     assert words in response.json()["error"]
+    assert _stored(engine, settings) == (0, 0)
+
+
+def test_a_body_without_a_length_is_cut_off_at_the_limit(api):
+    """A chunked body declares no Content-Length: the limit is checked while reading."""
+    client, engine, tokens, _, settings = api
+    _consent(engine, "AMK-00001")
+
+    def chunks():
+        for _ in range(300):
+            yield b" " * 1024
+
+    response = client.post(
+        "/api/v1/activity/healthkit",
+        content=chunks(),
+        headers={**JSON, "Authorization": f"Bearer {tokens['AMK-00001']}"},
+    )
+    assert response.status_code == 413 and "over 256 KiB" in response.json()["error"]
     assert _stored(engine, settings) == (0, 0)
 
 
@@ -267,3 +286,17 @@ def test_staff_issue_a_token_shown_once_see_days_enter_one_by_hand_and_revoke(ap
     )
     assert revoked.status_code == 303
     assert _send(client, new, healthkit("P1D", _stat(STEPS, MAR2, MAR3, 1))).status_code == 401
+    # Both pages audit under the staff member's name and the request (the fixture's own
+    # token has no request); the token itself is in no audit row.
+    with Session(engine) as session:
+        events = session.execute(
+            select(AuditEvent.action, AuditEvent.actor, AuditEvent.detail)
+            .where(AuditEvent.action.in_(("programme.token_issue", "programme.token_revoke")))
+            .where(AuditEvent.target == "AMK-00001", AuditEvent.request_id.is_not(None))
+            .order_by(AuditEvent.id)
+        ).all()
+    assert [(action, actor) for action, actor, _ in events] == [
+        ("programme.token_issue", "sam"),
+        ("programme.token_revoke", "sam"),
+    ]
+    assert all(new not in (detail or "") for _, _, detail in events)
