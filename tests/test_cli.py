@@ -83,7 +83,7 @@ def test_db_upgrade_then_run_due_dry_run(capsys, cli_env):
     assert main(["runs"]) == 0
 
     out = capsys.readouterr().out
-    assert "The app database: upgraded empty -> app_0004." in out
+    assert "The app database: upgraded empty -> app_0005." in out
     assert "The app database: already up to date." in out
     # Nothing is loaded, so the measures' refresh is not due and nothing runs.
     assert "refresh-measures: nothing due" in out

@@ -21,7 +21,7 @@ def _upgrade_and_check(settings):
     second = upgrade(settings)
 
     assert [(store.kind, before, after) for store, before, after in first] == [
-        ("app", None, "app_0004"),
+        ("app", None, "app_0005"),
         ("identifiable", None, "identifiable_0002"),
     ]
     _models_match_migrations(settings)

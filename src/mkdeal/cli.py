@@ -7,13 +7,14 @@ import logging
 import sys
 import traceback
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
 
 from mkdeal import __version__, logs
+from mkdeal.activity.rewards import pounds
 from mkdeal.errors import UserError
 from mkdeal.settings import Settings, describe, load_settings
 
@@ -1712,6 +1713,141 @@ def programme_synth_activity(runtime: Runtime, seed: int) -> None:
         engine.dispose()
     summary = ", ".join(f"{count:,} answered {status}" for status, count in sorted(answers.items()))
     click.echo(f"Sent {len(planned):,} payloads: {summary or 'none'}.{first_problem}")
+
+
+@programme.group("budget")
+def programme_budget() -> None:
+    """The programme's reward budget: money put in, and what is spent, reserved and free."""
+
+
+@programme_budget.command("add")
+@click.argument("amount")
+@click.option("--note", required=True, help="Where the money comes from (a funding decision).")
+@click.pass_obj
+def programme_budget_add(runtime: Runtime, amount: str, note: str) -> None:
+    """Add AMOUNT in pounds (for example 25000 or £25,000.50) to the reward budget. The
+    budget is only ever added to; reservations for waiting participants are made by the
+    next `run-due`."""
+    from mkdeal.activity.nightly import add_budget
+    from mkdeal.db import open_app_database
+
+    pence = _pence(amount, "AMOUNT")
+    engine = open_app_database(runtime.settings)
+    try:
+        total = add_budget(engine, pence, note, actor=_actor(), now=datetime.now(UTC))
+    finally:
+        engine.dispose()
+    click.echo(f"Added {pounds(pence)} to the reward budget; it is now {pounds(total)}.")
+
+
+@programme.group("vouchers")
+def programme_vouchers() -> None:
+    """Voucher codes of the built-in stock provider."""
+
+
+@programme_vouchers.command("load")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--value", required=True, help="What each code is worth, in pounds (e.g. 10).")
+@click.pass_obj
+def programme_vouchers_load(runtime: Runtime, file: Path, value: str) -> None:
+    """Load voucher codes, one a line, all worth --value. Codes are encrypted with the
+    encryption key before they are stored; a code already loaded is left as it is, and a
+    malformed line is reported by its number (never printed)."""
+    from sqlalchemy.orm import Session
+
+    from mkdeal.activity.nightly import provider_for
+    from mkdeal.activity.vouchers import load_stock
+    from mkdeal.db import open_app_database
+
+    pence = _pence(value, "--value")
+    provider = provider_for(runtime.settings)
+    engine = open_app_database(runtime.settings)
+    try:
+        with Session(engine) as session, session.begin():
+            result = load_stock(
+                session, provider, file, pence, actor=_actor(), now=datetime.now(UTC)
+            )
+            stock = provider.available(session)
+    finally:
+        engine.dispose()
+    for problem in result.rejected:
+        click.echo(problem, err=True)
+    click.echo(result.summary(file))
+    click.echo(f"Codes worth {pounds(pence)} in stock: {stock.get(pence, 0):,}.")
+
+
+@programme_vouchers.command("synth")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--count", default=1000, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--seed", default=0, show_default=True)
+def programme_vouchers_synth(file: Path, count: int, seed: int) -> None:
+    """Write FILE with synthetic voucher codes (SYNTH-...), one a line, for the demo and
+    tests: load them with `mkdeal programme vouchers load`. Never real money."""
+    import random
+
+    rng = random.Random(seed)
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    codes = {"SYNTH-" + "".join(rng.choice(alphabet) for _ in range(12)) for _ in range(count)}
+    file.write_text("\n".join(sorted(codes)) + "\n", encoding="utf-8")
+    click.echo(f"Wrote {len(codes):,} synthetic voucher codes to {file}.")
+
+
+@programme.command("reconcile")
+@output_format_option("table")
+@click.pass_obj
+def programme_reconcile(runtime: Runtime, output_format: str) -> None:
+    """Prove from the reward ledger that spend + reserved + available = budget, that no
+    participant is over their cap, and that every voucher code issued matches one ledger
+    entry. Exits with status 1 if anything does not hold."""
+    from mkdeal.activity.reconcile import reconcile
+    from mkdeal.db import open_app_database
+
+    engine = open_app_database(runtime.settings)
+    try:
+        result = reconcile(engine, now=datetime.now(UTC))
+    finally:
+        engine.dispose()
+    if output_format == "json":
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        for line in result.lines():
+            click.echo(line)
+    if not result.ok:
+        sys.exit(1)
+
+
+@programme.command("account")
+@click.argument("reference")
+@click.argument("username")
+@click.pass_obj
+def programme_account(runtime: Runtime, reference: str, username: str) -> None:
+    """Let USERNAME (a user with the participant role, see `mkdeal users add`) sign in as
+    participant REFERENCE and see their own goals, points and vouchers at /me."""
+    from mkdeal.activity.participants import link_account
+    from mkdeal.db import open_app_database
+
+    engine = open_app_database(runtime.settings)
+    try:
+        link_account(engine, reference, username, actor=_actor(), now=datetime.now(UTC))
+    finally:
+        engine.dispose()
+    click.echo(f"{username.lower()} now signs in as {reference.upper()}.")
+
+
+def _pence(text: str, what: str) -> int:
+    """Pounds as typed (25000, £25,000.50) in whole pence."""
+    from decimal import Decimal, InvalidOperation
+
+    cleaned = text.strip().replace("£", "").replace(",", "")
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        raise UserError(
+            f"{what} {text!r} is not an amount in pounds, such as 250 or £1,000.50."
+        ) from None
+    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        raise UserError(f"{what} {text!r} must be more than £0, in whole pence.")
+    return int(amount * 100)
 
 
 @programme.command("list")

@@ -82,6 +82,7 @@ class StepRegistry:
 def default_registry() -> StepRegistry:
     """The product's steps. Each part registers its own here as it is built."""
     from mkdeal.activity.ingest import DELETION_STEP, FINALISE_STEP, INGEST_STEP
+    from mkdeal.activity.nightly import AWARD_STEP, GOALS_STEP, VOUCHERS_STEP
     from mkdeal.measures.refresh import STEP as refresh_measures
 
     registry = StepRegistry()
@@ -89,6 +90,9 @@ def default_registry() -> StepRegistry:
     registry.register(INGEST_STEP)
     registry.register(FINALISE_STEP)
     registry.register(DELETION_STEP)
+    registry.register(GOALS_STEP)
+    registry.register(AWARD_STEP)
+    registry.register(VOUCHERS_STEP)
     return registry
 
 

@@ -217,12 +217,20 @@ def enrol(
             session.add(participant)
             session.flush()
             participant.reference = f"AMK-{participant.id:05d}"
+            # The caps for the whole programme are set aside now, if the budget allows.
+            from mkdeal.activity.nightly import reserve_at_enrolment
+
+            reserved = reserve_at_enrolment(session, participant.id, now, today)
             _audit(
                 session,
                 actor,
                 "programme.enrol",
                 participant.reference,
-                {"device_route": answers.device_route, "practice": answers.practice_code},
+                {
+                    "device_route": answers.device_route,
+                    "practice": answers.practice_code,
+                    "reserved": reserved,
+                },
                 now,
                 request_id,
             )
@@ -692,3 +700,68 @@ def change_device(
             now,
             request_id,
         )
+
+
+def link_account(
+    engine: Engine,
+    reference: str,
+    username: str,
+    *,
+    actor: str,
+    now: datetime,
+    request_id: str | None = None,
+) -> None:
+    """Let a user with the participant role sign in as one participant (one user each)."""
+    from mkdeal.access.roles import role_book
+    from mkdeal.appdb.models import ParticipantAccount, User, UserRole
+
+    with Session(engine) as session, session.begin():
+        participant = _participant(session, reference)
+        user = session.scalar(select(User).where(User.username == username.strip().lower()))
+        if user is None:
+            raise NotFound(f"There is no user {username!r}: add them with `mkdeal users add`.")
+        roles = set(session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)))
+        book = role_book()
+        if not any("participant.self" in book.role(role).permissions for role in roles):
+            raise Refused([f"{user.username} does not have the participant role."])
+        if any(book.role(role).permissions - {"participant.self"} for role in roles):
+            raise Refused(
+                [f"{user.username} has staff roles too: a participant signs in as themselves only."]
+            )
+        linked = session.scalar(
+            select(ParticipantAccount).where(
+                (ParticipantAccount.user_id == user.id)
+                | (ParticipantAccount.participant_id == participant.id)
+            )
+        )
+        if linked is not None:
+            if linked.user_id == user.id and linked.participant_id == participant.id:
+                return
+            raise Refused(["That participant or that user already has a sign-in of their own."])
+        session.add(
+            ParticipantAccount(
+                user_id=user.id, participant_id=participant.id, linked_at=now, linked_by=actor
+            )
+        )
+        _audit(
+            session,
+            actor,
+            "programme.account_link",
+            reference,
+            {"user": user.username},
+            now,
+            request_id,
+        )
+
+
+def participant_of_user(engine: Engine, user_id: int) -> ParticipantRecord | None:
+    """The participant a signed-in user is, if any."""
+    from mkdeal.appdb.models import ParticipantAccount
+
+    with Session(engine) as session:
+        reference = session.scalar(
+            select(Participant.reference)
+            .join(ParticipantAccount, ParticipantAccount.participant_id == Participant.id)
+            .where(ParticipantAccount.user_id == user_id)
+        )
+    return record(engine, reference) if reference else None

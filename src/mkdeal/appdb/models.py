@@ -320,3 +320,110 @@ class ActivityDataDeletion(AppBase):
     versions: Mapped[int] = mapped_column()
     payloads: Mapped[int] = mapped_column()
     buckets: Mapped[int] = mapped_column()
+
+
+# --- Active MK: goals and rewards (issue 27) --------------------------------------------
+
+
+class GoalWeek(AppBase):
+    """One participant's week: the goal set for it (or why there is none), with the rule
+    version and inputs it came from, and, once its days are final, how the week did."""
+
+    __tablename__ = "goal_weeks"
+
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), primary_key=True)
+    week_start: Mapped[date] = mapped_column(Date, primary_key=True)  # a Monday, local
+    rule: Mapped[str] = mapped_column(String(60))
+    readiness: Mapped[str] = mapped_column(String(12))  # not_ready: no goal that week
+    active_minutes: Mapped[int | None] = mapped_column()
+    daily_steps: Mapped[int | None] = mapped_column()
+    plan_week: Mapped[int | None] = mapped_column()
+    held: Mapped[bool] = mapped_column(Boolean)
+    inputs: Mapped[dict] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    met: Mapped[bool | None] = mapped_column(Boolean)
+    result: Mapped[dict | None] = mapped_column(JSON)
+    evaluated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RewardBudget(AppBase):
+    """Money put into the programme's reward budget; only ever added to."""
+
+    __tablename__ = "reward_budget"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pence: Mapped[int] = mapped_column()
+    note: Mapped[str] = mapped_column(Text)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    added_by: Mapped[str] = mapped_column(String(100))
+
+
+class VoucherStock(AppBase):
+    """One voucher code of the built-in stock provider, encrypted (codes are cash); its
+    keyed hash stops a code being loaded twice. `issued_at` is set once, when issued."""
+
+    __tablename__ = "voucher_stock"
+    __table_args__ = (Index("ix_voucher_stock_free", "pence", "issued_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_encrypted: Mapped[str] = mapped_column(Text)
+    pence: Mapped[int] = mapped_column()
+    batch: Mapped[str] = mapped_column(String(64))  # the loaded file's SHA-256
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    loaded_by: Mapped[str] = mapped_column(String(100))
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RewardEntry(AppBase):
+    """The append-only reward ledger. One entry per (participant, rule, period, kind):
+    re-running a week, or two batches at once, can never pay twice. Money in pence."""
+
+    __tablename__ = "reward_ledger"
+    __table_args__ = (UniqueConstraint("participant_id", "rule", "period", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(40))
+    period: Mapped[str] = mapped_column(String(20))  # a week's Monday, voucher-N, programme
+    kind: Mapped[str] = mapped_column(String(12))
+    points: Mapped[int] = mapped_column()
+    pence: Mapped[int] = mapped_column()
+    cap_year: Mapped[int] = mapped_column()  # the programme year it counts in, from 1
+    as_of: Mapped[date] = mapped_column(Date)  # the batch's "today"
+    voucher_id: Mapped[int | None] = mapped_column(ForeignKey("voucher_stock.id"), unique=True)
+    detail: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RewardNotification(AppBase):
+    """That a ledger entry was shown to the participant (in the app, or in a message):
+    from then on it is never clawed back."""
+
+    __tablename__ = "reward_notifications"
+
+    entry_id: Mapped[int] = mapped_column(ForeignKey("reward_ledger.id"), primary_key=True)
+    notified_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    channel: Mapped[str] = mapped_column(String(20))
+
+
+class ParticipantAccount(AppBase):
+    """The user a participant signs in as, to see their own goals and rewards."""
+
+    __tablename__ = "participant_accounts"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), unique=True)
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    linked_by: Mapped[str] = mapped_column(String(100))
+
+
+class ProgrammeLock(AppBase):
+    """A row whose update serialises the reward ledger's writers, on SQLite and on
+    PostgreSQL alike (the unique key is the second line of defence)."""
+
+    __tablename__ = "programme_locks"
+
+    name: Mapped[str] = mapped_column(String(30), primary_key=True)
+    taken: Mapped[int] = mapped_column()
