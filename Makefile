@@ -1,6 +1,8 @@
 # One recipe per task. `make demo` and `make test` each do all their own set-up.
 AS_OF := 2026-03-31
 PORT ?= 8000
+# A synthetic participant with goals, points and vouchers by AS_OF, who signs in at /me.
+DEMO_PARTICIPANT := AMK-00009
 MKDEAL := .venv/bin/mkdeal --as-of $(AS_OF)
 
 .PHONY: install demo test lint format clean-data
@@ -13,8 +15,11 @@ demo: install  ## run everything on embedded defaults (data in ./data), ending w
 	$(MKDEAL) deal show
 	$(MKDEAL) datasets list
 	$(MKDEAL) synth --load
+	$(MKDEAL) programme budget add 250000 --once --note "Demo: Active MK reward budget"
 	$(MKDEAL) programme synth
 	$(MKDEAL) programme synth-activity
+	$(MKDEAL) programme vouchers synth data/demo-voucher-codes.txt --count 2000
+	$(MKDEAL) programme vouchers load data/demo-voucher-codes.txt --value 10
 	$(MKDEAL) loads
 	$(MKDEAL) run-due --dry-run
 	$(MKDEAL) run-due
@@ -31,6 +36,11 @@ demo: install  ## run everything on embedded defaults (data in ./data), ending w
 	$(MKDEAL) users add demo-clinician --name "Demo clinician" --organisation RD8 \
 		--role clinician --generate-password --exist-ok
 	$(MKDEAL) users set-password demo-clinician --generate-password
+	$(MKDEAL) users add demo-participant --name "Demo participant" --organisation QHG \
+		--role participant --generate-password --exist-ok
+	$(MKDEAL) users set-password demo-participant --generate-password
+	$(MKDEAL) programme account $(DEMO_PARTICIPANT) demo-participant
+	$(MKDEAL) programme reconcile
 	$(MKDEAL) serve --host 127.0.0.1 --port $(PORT)
 
 test:  ## everything CI runs: install, lint, unit, PostgreSQL; phase timings and slowest tests

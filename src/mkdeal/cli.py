@@ -1723,8 +1723,11 @@ def programme_budget() -> None:
 @programme_budget.command("add")
 @click.argument("amount")
 @click.option("--note", required=True, help="Where the money comes from (a funding decision).")
+@click.option(
+    "--once", is_flag=True, help="Add nothing if money with the same note was added before."
+)
 @click.pass_obj
-def programme_budget_add(runtime: Runtime, amount: str, note: str) -> None:
+def programme_budget_add(runtime: Runtime, amount: str, note: str, once: bool) -> None:
     """Add AMOUNT in pounds (for example 25000 or £25,000.50) to the reward budget. The
     budget is only ever added to; reservations for waiting participants are made by the
     next `run-due`."""
@@ -1734,10 +1737,13 @@ def programme_budget_add(runtime: Runtime, amount: str, note: str) -> None:
     pence = _pence(amount, "AMOUNT")
     engine = open_app_database(runtime.settings)
     try:
-        total = add_budget(engine, pence, note, actor=_actor(), now=datetime.now(UTC))
+        total = add_budget(engine, pence, note, actor=_actor(), now=datetime.now(UTC), once=once)
     finally:
         engine.dispose()
-    click.echo(f"Added {pounds(pence)} to the reward budget; it is now {pounds(total)}.")
+    if total is None:
+        click.echo(f"Money noted {note!r} was added before; nothing changed.")
+    else:
+        click.echo(f"Added {pounds(pence)} to the reward budget; it is now {pounds(total)}.")
 
 
 @programme.group("vouchers")

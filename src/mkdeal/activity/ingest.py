@@ -28,6 +28,7 @@ from mkdeal.appdb.models import (
     ActivityDataDeletion,
     ActivityDay,
     ActivityDayVersion,
+    GoalWeek,
     Participant,
     ProgrammeWithdrawal,
     SyncInbox,
@@ -307,7 +308,8 @@ def delete_withdrawn_data(
     app: Engine, data_dir: Path, participant_id: int, *, now: datetime, delete_buckets=None
 ) -> ActivityDataDeletion:
     """Delete a participant's activity data: canonical days, every version, inbox rows
-    and their raw files, and intraday buckets; keep only a record of how much. The
+    and their raw files, intraday buckets, and the goal weeks derived from them; keep only
+    a record of how much. The reward ledger stays (financial audit needs it). The
     warehouse and the files go first, the rows and the record last, so a run stopped
     half-way finds the rest still to do and does it."""
     with Session(app) as session:
@@ -329,6 +331,7 @@ def delete_withdrawn_data(
             ("versions", ActivityDayVersion),
             ("days", ActivityDay),
             ("payloads", SyncInbox),
+            ("goal_weeks", GoalWeek),  # goals and results are derived from the days
         ):
             counts[name] = session.execute(
                 delete(model).where(model.participant_id == participant_id)

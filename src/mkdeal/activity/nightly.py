@@ -205,6 +205,8 @@ def set_goals(app: Engine, *, as_of: date, now: datetime) -> int:
         }
         work: dict[int, tuple[ParticipantRecord, date, list[date]]] = {}
         for person in people:
+            if withdrawal_on(person.state.withdrawals, as_of) is not None:
+                continue  # a withdrawal is for good: no more goals
             first = first_goal_week(programme_start(person))
             week = last_week[person.id] + timedelta(7) if person.id in last_week else first
             last = min(current, first + timedelta(weeks=GOAL_RULE.last_week - 1))
@@ -644,14 +646,21 @@ def reserve_at_enrolment(session: Session, participant_id: int, now: datetime, o
     return True
 
 
-def add_budget(app: Engine, pence: int, note: str, *, actor: str, now: datetime) -> int:
-    """Put money into the reward budget (never taken out); returns the new total."""
+def add_budget(
+    app: Engine, pence: int, note: str, *, actor: str, now: datetime, once: bool = False
+) -> int | None:
+    """Put money into the reward budget (never taken out); returns the new total, or None
+    when `once` and money with the same note was added before."""
     if pence <= 0:
         raise UserError("Money added to the budget must be more than £0.")
     if not note.strip():
         raise UserError("Say where the money comes from (--note).")
     with Session(app) as session, session.begin():
         take_lock(session)
+        if once and session.scalar(
+            select(RewardBudget.id).where(RewardBudget.note == note.strip()).limit(1)
+        ):
+            return None
         session.add(RewardBudget(pence=pence, note=note.strip(), added_at=now, added_by=actor))
         session.add(
             AuditEvent(

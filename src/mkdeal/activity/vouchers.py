@@ -214,3 +214,37 @@ def load_stock(
     ]
     session.add_all(new)
     return StockLoad(len(new), len(codes) - len(new), tuple(rejected))
+
+
+LOW_STOCK_WINDOW_DAYS = 28
+
+
+def low_stock(
+    session: Session, provider: VoucherProvider, now: datetime
+) -> dict[int, tuple[int, int]]:
+    """Voucher values running low: {pence: (codes left, codes to keep)}. A value is low when
+    fewer codes are left than LOW_STOCK_MINIMUM or than were issued in the four weeks
+    before `now`, whichever is more; a value whose codes are all issued is low too. It
+    counts rows only, so it needs no key."""
+    from datetime import timedelta
+
+    since = now - timedelta(days=LOW_STOCK_WINDOW_DAYS)
+    rows = session.execute(
+        select(
+            VoucherStock.pence,
+            func.count().filter(VoucherStock.issued_at.is_(None)),
+            func.count().filter(
+                VoucherStock.issued_at.is_not(None),
+                VoucherStock.issued_at >= since,
+                VoucherStock.issued_at <= now,
+            ),
+        )
+        .where(VoucherStock.provider == provider.name)
+        .group_by(VoucherStock.pence)
+    )
+    found = {}
+    for pence, available, issued in rows:
+        needed = max(LOW_STOCK_MINIMUM, int(issued))
+        if available < needed:
+            found[int(pence)] = (int(available), needed)
+    return found

@@ -320,6 +320,7 @@ class ActivityDataDeletion(AppBase):
     versions: Mapped[int] = mapped_column()
     payloads: Mapped[int] = mapped_column()
     buckets: Mapped[int] = mapped_column()
+    goal_weeks: Mapped[int] = mapped_column(default=0)
 
 
 # --- Active MK: goals and rewards (issue 27) --------------------------------------------

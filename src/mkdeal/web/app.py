@@ -174,11 +174,12 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         title = titles.get(error.status_code, "Sorry, there is a problem with the service")
         return render(request, "error.jinja", {"title": title}, error.status_code)
 
-    from mkdeal.web import api, programme
+    from mkdeal.web import api, me, programme
     from mkdeal.web.pages import router
 
     app.include_router(router)
     app.include_router(programme.router)
+    app.include_router(me.router)
     app.include_router(api.router)
     return app
 

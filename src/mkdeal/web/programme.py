@@ -1,6 +1,8 @@
 """Active MK staff pages (issue 25): the participant list, enrolment, the exercise-safety
 screen and a clinician's sign-off, consent, pauses, withdrawal, identities, and the
-consent document as participants read it.
+consent document as participants read it; and (issue 27) a participant's goals and reward
+ledger, and the programme's rewards page: the reconciliation, voucher stock, and who waits
+for a code or for budget. Every page run by programme staff warns when codes run low.
 
 Routes are thin: every change goes through `activity.participants`, which checks the
 rules and writes the audit event in the same transaction. What routes do themselves is
@@ -18,8 +20,10 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
 
-from mkdeal.activity import consent, participants, sync
+from mkdeal.activity import consent, nightly, participant_view, participants, sync, vouchers
+from mkdeal.activity import rewards as R
 from mkdeal.activity.adapters import PayloadError, parse
 from mkdeal.activity.participants import Identity, NotFound, ParticipantRecord, Refused
 from mkdeal.activity.programme import (
@@ -88,6 +92,8 @@ ACTIONS = {
     "programme.view_identity": "Identity viewed",
     "programme.token_issue": "Device token issued",
     "programme.token_revoke": "Device token revoked",
+    "programme.account_link": "Sign-in linked",
+    "programme.voucher_view": "Voucher code viewed by the participant",
 }
 YES_NO = {"yes": True, "no": False}
 
@@ -217,11 +223,31 @@ HELPERS = {
     "pause_reasons": PAUSE_REASONS,
     "levels": WITHDRAWAL_LEVELS,
     "actions": ACTIONS,
+    "pounds": R.pounds,
 }
 
 
+def _low_stock(request: Request) -> list[dict]:
+    """Voucher values running low, for the warning on every programme staff page."""
+    provider = nightly.provider_for(request.app.state.settings)
+    with Session(request.app.state.engine) as session:
+        low = vouchers.low_stock(session, provider, request.app.state.now())
+    return [
+        {
+            "pence": pence,
+            "left": left,
+            "needed": needed,
+            "recent": needed > vouchers.LOW_STOCK_MINIMUM,
+        }
+        for pence, (left, needed) in sorted(low.items())
+    ]
+
+
 def _page(request: Request, template: str, context: dict, status: int = 200):
-    return render(request, f"programme/{template}", {**HELPERS, **context}, status)
+    extra = {}
+    if viewer_of(request).can("programme.manage"):
+        extra["low_stock"] = _low_stock(request)
+    return render(request, f"programme/{template}", {**HELPERS, **extra, **context}, status)
 
 
 def _not_found(request: Request):
@@ -1098,3 +1124,65 @@ async def programme_day_entry(request: Request, reference: str):
         entered_by=who["actor"],
     )
     return _see(f"/programme/participants/{quote(reference)}/activity", "day_entered")
+
+
+# --- goals and rewards ------------------------------------------------------------------------
+
+
+@router.get("/programme/rewards", name="programme_rewards")
+@rule("programme.manage")
+async def programme_rewards(request: Request):
+    """The reconciliation of the reward ledger, voucher stock, and who is waiting."""
+    from mkdeal.activity.reconcile import reconcile
+
+    engine = request.app.state.engine
+    today = _today(request)
+    result = reconcile(engine, now=request.app.state.now())
+    low = {each["pence"]: each for each in _low_stock(request)}
+    stock = [
+        {"pence": pence, "available": result.codes_available.get(pence, 0), "low": low.get(pence)}
+        for pence in sorted(set(result.codes_available) | set(low))
+    ]
+    return _page(
+        request,
+        "rewards.jinja",
+        {
+            "title": "Active MK rewards",
+            "result": result,
+            "stock": stock,
+            "waiting_codes": participant_view.waiting_for_codes(engine),
+            "waiting_budget": participant_view.waiting_for_budget(
+                engine, participants.records(engine), today
+            ),
+            "rule": nightly.REWARD_RULE,
+            "today": today,
+        },
+    )
+
+
+@router.get("/programme/participants/{reference}/rewards", name="programme_participant_rewards")
+@rule("programme.manage")
+async def programme_participant_rewards(request: Request, reference: str):
+    """A participant's goal weeks and reward ledger; never a voucher code."""
+    found = _record(request, reference)
+    if found is None:
+        return _not_found(request)
+    engine = request.app.state.engine
+    lines = participant_view.ledger_lines(engine, found.id)
+    return _page(
+        request,
+        "participant_rewards.jinja",
+        {
+            "title": f"Goals and rewards of {found.reference}",
+            "found": found,
+            "weeks": participant_view.goal_weeks(engine, found.id),
+            "lines": lines,
+            "points": sum(line.entry.points for line in lines),
+            "first_week": nightly.first_goal_week(nightly.programme_start(found)),
+            "signs_in": participant_view.has_sign_in(engine, found.id),
+            "kinds": participant_view.KIND_WORDS,
+            "notified_kinds": participant_view.NOTIFIED_KINDS,
+            "entry_detail": lambda data: _detail(json.dumps(data)) if data else "",
+            "not_ready": NOT_READY,
+        },
+    )

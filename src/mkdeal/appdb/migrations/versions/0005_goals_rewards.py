@@ -1,4 +1,4 @@
-"""Active MK goals and rewards: goal weeks, the reward budget and ledger, notifications,
+"""Active MK goals and rewards: goal weeks (and their count in the record of a deletion), the reward budget and ledger, notifications,
 voucher stock, participants' sign-in accounts, and the ledger's lock row.
 
 Revision ID: app_0005
@@ -26,6 +26,8 @@ def _participant(**options) -> sa.Column:
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("activity_data_deletions") as batch:
+        batch.add_column(sa.Column("goal_weeks", sa.Integer, nullable=False, server_default="0"))
     op.create_table(
         "goal_weeks",
         _participant(primary_key=True),
@@ -116,3 +118,5 @@ def downgrade() -> None:
         "goal_weeks",
     ):
         op.drop_table(table)
+    with op.batch_alter_table("activity_data_deletions") as batch:
+        batch.drop_column("goal_weeks")
