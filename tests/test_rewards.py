@@ -346,6 +346,47 @@ def test_goals_are_set_once_from_what_was_known_the_sunday_before(programme):
     assert rows[(ada_id, FIRST_WEEK)] == ("may_rise", 68)
 
 
+def test_a_clinicians_limits_cap_the_stored_goals_and_vigorous_minutes_count_once(programme):
+    """H-008 and H-009 through the batch: a positive screen cleared with limits gives goals
+    within them, and a week is judged with vigorous minutes counted once."""
+    from mkdeal.activity.programme import Limits
+
+    settings, app, identifiable = programme
+    ada = _enrol(app, identifiable, settings, 1, ready=False)
+    answers = dict.fromkeys(SCREEN_CODES, False) | {"proliferative_retinopathy": True}
+    screen = participants.record_screen(app, ada, answers, actor="sam", now=ENROLLED)
+    participants.sign_off(
+        app, ada, screen, "cleared_with_limits",
+        Limits(max_weekly_active_minutes=90, max_daily_steps=7000, no_vigorous=True),
+        actor="dr", now=ENROLLED,
+    )  # fmt: skip
+    choices = dict.fromkeys(consent.document("2.0").item_ids, True)
+    participants.record_consent(
+        app, ada, "2.0", choices, actor="sam", now=ENROLLED, today=ENROLLED.date()
+    )
+    pid = participants.record(app, ada).id
+    with Session(app) as session, session.begin():
+        for n in range(60):
+            session.add(
+                ActivityDay(
+                    participant_id=pid, source="healthkit",
+                    local_date=date(2026, 2, 2) + timedelta(n),
+                    steps=12000, light_minutes=60, moderate_minutes=5, vigorous_minutes=10,
+                    wear_minutes=800, received_at=ENROLLED, version=1, final=True,
+                    finalised_at=ENROLLED, revised_after_final=False,
+                )
+            )  # fmt: skip
+    set_goals(app, as_of=date(2026, 3, 26), now=NOW)
+    award(app, as_of=date(2026, 3, 26), now=NOW)
+    with Session(app) as session:
+        goals = list(session.scalars(select(GoalWeek).where(GoalWeek.participant_id == pid)))
+    assert goals and all(g.active_minutes <= 90 and g.daily_steps <= 7000 for g in goals)
+    assert goals[0].inputs["limits"]["no_vigorous"] is True
+    judged = [g for g in goals if g.result]
+    # 5 moderate + 10 vigorous a day: 105 a week counted once, not 175 counted double.
+    assert judged and all(g.result["active_minutes"] == 105 for g in judged)
+
+
 def test_a_revision_reverses_an_unseen_credit_and_only_records_a_seen_one(programme, tmp_path):
     settings, app, identifiable = programme
     add_budget(app, 10 * RULE.reservation_pence, "Test funding", actor="t", now=ENROLLED)
