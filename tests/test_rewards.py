@@ -433,6 +433,9 @@ def test_withdrawal_releases_the_reservation_and_points_left_expire(programme, t
     result = reconcile(app, now=NOW)
     assert result.ok and result.totals.available == RULE.reservation_pence
     assert _night(app, provider, date(2026, 3, 7))[1].closed == 0
+    # H-011: no goal is set for any week after the withdrawal.
+    assert set_goals(app, as_of=date(2026, 4, 20), now=NOW) == 0
+    assert max(week for _, week, *_ in _goals(app)) == date(2026, 3, 2)
 
 
 def test_participants_wait_for_budget_and_are_reserved_in_order_once_it_comes(programme):
