@@ -637,3 +637,131 @@ def test_two_batches_at_once_on_postgres_make_one_set_of_entries(
     finally:
         app.dispose()
         identifiable.dispose()
+
+
+# --- the real batch over random histories --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """Four ready participants with ten weeks of days, on an SQLite file to copy."""
+    from mkdeal.settings import load_settings
+
+    from .conftest import TEST_KEYS
+
+    folder = tmp_path_factory.mktemp("rewards-template")
+    settings = load_settings({"MKDEAL_DATA_DIR": str(folder / "data"), **TEST_KEYS}, cwd=folder)
+    upgrade(settings)
+    app = open_app_database(settings)
+    identifiable = open_store(IDENTIFIABLE_STORE, settings)
+    participants.load_practices(app, [("Z90001", "Synthetic practice 1")], ENROLLED)
+    add_budget(app, 3 * RULE.reservation_pence, "Three of four", actor="t", now=ENROLLED)
+    for number, steps in zip(range(1, 5), (9000, 6000, 3000, 12000), strict=True):
+        _days(app, _enrol(app, identifiable, settings, number), date(2026, 2, 2), 90, steps, 30)
+    app.dispose()
+    identifiable.dispose()
+    return settings
+
+
+history = st.lists(
+    st.one_of(
+        st.tuples(st.just("night"), st.integers(1, 6)),
+        st.tuples(st.just("revise"), st.integers(1, 4), st.integers(0, 9), st.integers(0, 12000)),
+        st.tuples(st.just("notify"), st.integers(1, 4)),
+        st.tuples(st.just("withdraw"), st.integers(1, 4)),
+        st.tuples(st.just("stock"), st.integers(1, 8)),
+        st.tuples(
+            st.just("budget"),
+        ),
+        st.tuples(
+            st.just("again"),
+        ),
+    ),
+    min_size=3,
+    max_size=12,
+)
+
+
+@hypothesis_settings(max_examples=20, deadline=None)
+@given(history)
+def test_the_batch_over_random_nights_revisions_and_withdrawals_always_reconciles(
+    template, tmp_path_factory, ops
+):
+    """The real steps on SQLite: random nights (run twice each), revisions after final,
+    notifications, withdrawals, stock and budget arriving late. After every step the
+    reconciliation holds and no key has two entries."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("rewards-run")
+    shutil.copy(template.data_dir / "app.sqlite3", folder / "app.sqlite3")
+    app = open_app_database(
+        dataclasses.replace(template, app_database_url=f"sqlite:///{folder / 'app.sqlite3'}")
+    )
+    provider = StockProvider(template.encryption_key)
+    as_of, last, stocked = date(2026, 3, 1), None, 0
+    try:
+        for op in ops:
+            op = last if op[0] == "again" and last else op
+            if op[0] == "night":
+                as_of += timedelta(days=op[1])
+                first = _ledger(app)
+                _night(app, provider, as_of)
+                after = _ledger(app)
+                _night(app, provider, as_of)  # the same night again adds nothing
+                assert _ledger(app) == after and len(after) >= len(first)
+            elif op[0] == "revise":
+                _, pid, week, steps = op
+                day = FIRST_WEEK + timedelta(weeks=week)
+                at = datetime.combine(as_of, datetime.min.time(), UTC)
+                with Session(app) as session, session.begin():
+                    session.execute(
+                        update(ActivityDay)
+                        .where(ActivityDay.participant_id == pid, ActivityDay.local_date == day)
+                        .values(steps=steps, revised_after_final=True, received_at=at)
+                    )
+            elif op[0] == "notify":
+                notify(app, op[1], now=NOW)
+            elif op[0] == "withdraw":
+                reference = f"AMK-{op[1]:05d}"
+                at = datetime.combine(as_of, datetime.min.time(), UTC) + timedelta(hours=12)
+                participants.withdraw(app, reference, "programme", "Test", actor="t", now=at)
+            elif op[0] == "stock":
+                with Session(app) as session, session.begin():
+                    path = _codes(folder, op[1], start=stocked)
+                    load_stock(session, provider, path, 1000, actor="t", now=NOW)
+                stocked += op[1]
+            elif op[0] == "budget":
+                add_budget(app, RULE.reservation_pence, "More", actor="t", now=NOW)
+            last = op
+            result = reconcile(app, now=NOW)
+            assert result.ok, result.lines()
+    finally:
+        app.dispose()
+
+
+def test_run_due_runs_goals_rewards_and_vouchers_in_order_then_nothing_is_due(
+    programme, tmp_path, capsys, monkeypatch
+):
+    from mkdeal.cli import main
+    from mkdeal.scheduling import default_registry
+
+    from .conftest import TEST_KEYS
+
+    settings, app, identifiable = programme
+    for name, value in {"MKDEAL_DATA_DIR": str(settings.data_dir), **TEST_KEYS}.items():
+        monkeypatch.setenv(name, value)
+    names = [step.name for step in default_registry().ordered()]
+    assert names.index("finalise-activity-days") < names.index("set-goals")
+    assert names.index("set-goals") < names.index("award-rewards") < names.index("issue-vouchers")
+    add_budget(app, RULE.reservation_pence, "Test funding", actor="t", now=ENROLLED)
+    _days(app, _enrol(app, identifiable, settings, 1), date(2026, 2, 2), 60, 9000, 40)
+    _stock(settings, app, tmp_path, count=3)
+    assert main(["--as-of", "2026-03-26", "run-due"]) == 0
+    out = capsys.readouterr().out
+    assert "set-goals [2026-03-26] succeeded: 6 participant-weeks set." in out
+    assert "4 weeks evaluated: 4 credited" in out
+    assert "2 vouchers issued." in out
+    assert main(["--as-of", "2026-03-26", "run-due", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    for step in ("set-goals", "award-rewards", "issue-vouchers"):
+        assert f"{step}: nothing due" in out

@@ -3,10 +3,10 @@
 1. `set-goals`: each participant's goal for every week up to this one not yet set, by the
    goal rule in force, from what was recorded by the end of the Sunday before (readiness)
    and the days received by then; stored with the rule version and inputs.
-2. `award-rewards`: reserve caps for participants still without a reservation; evaluate
-   each week whose days are all final (and again any week a day was revised after final);
-   credit or reverse points; close the accounts of those who withdrew or finished; turn
-   points into vouchers within the caps.
+2. `award-rewards`: close the accounts of those who withdrew or finished; reserve caps
+   for participants still without a reservation; evaluate each week whose days are all
+   final (and again any week a day was revised after final); credit or reverse points;
+   turn points into vouchers within the caps.
 3. `issue-vouchers`: give a code from the voucher provider for each conversion without one.
 
 Every piece is set-based: a handful of queries for all participants, rules applied in
@@ -469,7 +469,7 @@ def award(
     rule: R.RewardRule = REWARD_RULE,
     people: list[ParticipantRecord] | None = None,
 ) -> AwardSummary:
-    """Reserve, evaluate, credit or reverse, close and convert, in one transaction."""
+    """Close, reserve, evaluate, credit or reverse, and convert, in one transaction."""
     people = records(app) if people is None else people
     by_id = {p.id: p for p in people}
     with Session(app) as session, session.begin():
@@ -492,9 +492,20 @@ def award(
             elif as_of >= R.programme_end(rule, programme_start(person)):
                 ended[person.id] = "programme ended"
 
+        # Close first, so that what is released tonight can be reserved tonight.
+        closed = 0
+        released = 0
+        for person in people:
+            if person.id in ended:
+                year = R.cap_year(programme_start(person), as_of)
+                entries = R.closing(pos[person.id], year, ended[person.id])
+                closed += any(e.kind == R.RELEASE for e in entries)
+                released += sum(e.pence for e in entries if e.kind == R.RELEASE)
+                add(person.id, entries)
+
         # Reservations, in order of enrolment, while the budget covers them.
         sums = ledger_sums(session)
-        available = R.totals(budget_pence(session), sums).available
+        available = R.totals(budget_pence(session), sums).available + released
         waiting = 0
         for person in people:
             if pos[person.id].reserved_pence or person.id in ended:
@@ -517,14 +528,9 @@ def award(
             have = had.get((pid, week.isoformat()), R.WeekEntries())
             add(pid, R.week_entries(rule, week, met[(pid, week)], have, pos[pid], year))
 
-        closed = 0
         for person in people:
-            year = R.cap_year(programme_start(person), as_of)
-            if person.id in ended:
-                entries = R.closing(pos[person.id], year, ended[person.id])
-                closed += any(e.kind == R.RELEASE for e in entries)
-                add(person.id, entries)
-            else:
+            if person.id not in ended:
+                year = R.cap_year(programme_start(person), as_of)
                 add(person.id, R.conversions(rule, pos[person.id], year))
         _bulk_insert(session, RewardEntry, new)
     return AwardSummary(
