@@ -1,5 +1,6 @@
-"""Active MK goals and rewards: goal weeks (and their count in the record of a deletion), the reward budget and ledger, notifications,
-voucher stock, participants' sign-in accounts, and the ledger's lock row.
+"""Active MK goals and rewards: goal weeks (and their count in the record of a deletion),
+the reward budget and ledger, notifications, voucher stock, participants' sign-in
+accounts, and the ledger's lock row.
 
 Revision ID: app_0005
 Revises: app_0004
