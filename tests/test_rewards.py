@@ -765,3 +765,22 @@ def test_run_due_runs_goals_rewards_and_vouchers_in_order_then_nothing_is_due(
     out = capsys.readouterr().out
     for step in ("set-goals", "award-rewards", "issue-vouchers"):
         assert f"{step}: nothing due" in out
+
+
+def test_withdrawing_data_deletes_goal_weeks_and_keeps_the_ledger(programme, tmp_path):
+    from mkdeal.activity.ingest import delete_withdrawn_data
+
+    settings, app, identifiable = programme
+    add_budget(app, RULE.reservation_pence, "Test funding", actor="t", now=ENROLLED)
+    ada = _enrol(app, identifiable, settings, 1)
+    _days(app, ada, date(2026, 2, 2), 60, 9000, 40)
+    _night(app, _stock(settings, app, tmp_path), date(2026, 3, 26))
+    ledger = _ledger(app)
+    participants.withdraw(
+        app, ada, "data", "Please delete", actor="sam", now=datetime(2026, 3, 27, tzinfo=UTC)
+    )
+    pid = participants.record(app, ada).id
+    record = delete_withdrawn_data(app, settings.data_dir, pid, now=NOW)
+    assert (record.days, record.goal_weeks) == (60, 6)
+    assert _goals(app) == []
+    assert _ledger(app) == ledger  # vouchers issued stay, for financial audit

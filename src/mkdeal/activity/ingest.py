@@ -380,8 +380,9 @@ def _deletion_run(context: StepContext, key: str) -> str:
         delete_buckets=buckets,
     )
     return (
-        f"Deleted {record.days} days, {record.versions} versions, {record.payloads} payloads "
-        f"and {record.buckets} step buckets of a participant who withdrew their data."
+        f"Deleted {record.days} days, {record.versions} versions, {record.payloads} payloads, "
+        f"{record.goal_weeks} goal weeks and {record.buckets} step buckets of a participant "
+        "who withdrew their data."
     )
 
 
