@@ -91,6 +91,19 @@ def test_hold_keeps_the_goal_and_not_ready_sets_none():
     assert goals[1].inputs["held_because"] == ["readiness is hold"]
 
 
+def test_not_ready_at_first_takes_the_baseline_from_the_run_in_before_the_first_goal():
+    """Not ready for the first two weeks (no days then either); the first goal, on 16 March,
+    takes its baseline from 2 to 15 March: 14 valid days of 6,000 steps and 20 moderate
+    minutes, so 140 minutes a week; week 1 is 140 + 10/12 = 140.83 -> 141 minutes and
+    6,000 + 1,800/12 = 6,150 steps."""
+    days = _days(FIRST, 14, steps=6000, moderate=20)
+    readiness = {FIRST: NOT_READY, FIRST + timedelta(7): NOT_READY}
+    goals = goals_for(RULE, FIRST, FIRST + timedelta(14), readiness, days)
+    assert _targets(goals) == [(date(2026, 3, 16), 141, 6150, 1, False)]
+    assert goals[0].inputs["baseline"]["run_in_valid_days"] == 14
+    assert goals[0].inputs["week_of_programme"] == 3
+
+
 def test_a_clinicians_cap_and_the_rules_caps_are_reached_and_kept():
     days = _run_in(10) + _weeks(6)
     capped = {FIRST + timedelta(7 * w): Limits(max_weekly_active_minutes=90) for w in range(6)}

@@ -110,10 +110,11 @@ class MKWeeklyPrescription:
     max_daily_steps: int = 12000
     min_valid_days: int = 4  # in the week before, for the plan to advance
 
-    def baseline(self, days: Sequence[Day], first_week: date) -> dict:
-        """The run-in's mean valid day, or the default when it is too short."""
-        start = first_week - timedelta(days=self.run_in_days)
-        run_in = [d for d in days if start <= d.local_date < first_week and d.valid]
+    def baseline(self, days: Sequence[Day], first_goal: date) -> dict:
+        """The mean valid day of the run-in before the first goal, or the default when the
+        run-in is too short."""
+        start = first_goal - timedelta(days=self.run_in_days)
+        run_in = [d for d in days if start <= d.local_date < first_goal and d.valid]
         if len(run_in) < self.min_run_in_valid_days:
             return {
                 "source": "default",
@@ -163,7 +164,9 @@ class MKWeeklyPrescription:
         if weeks_in > self.last_week:
             return None
         baseline = (
-            dict(previous.inputs["baseline"]) if previous else self.baseline(days, first_week)
+            # The run-in before the first goal actually set (later than the programme's
+            # first goal week for someone not ready at first).
+            dict(previous.inputs["baseline"]) if previous else self.baseline(days, week)
         )
         last_plan_week = previous.plan_week if previous else 0
         before = [d for d in days if week - timedelta(7) <= d.local_date < week and d.valid]

@@ -218,9 +218,11 @@ def set_goals(app: Engine, *, as_of: date, now: datetime) -> int:
                 work[person.id] = (person, first, weeks)
         if not work:
             return 0
+        # The week before each new week, or the run-in before a first goal: a year of
+        # history is not read every night.
         since = min(
-            min(weeks[0] - timedelta(7), first - timedelta(GOAL_RULE.run_in_days))
-            for _, first, weeks in work.values()
+            weeks[0] - timedelta(7 if pid in previous else max(7, GOAL_RULE.run_in_days))
+            for pid, (_, _, weeks) in work.items()
         )
         days = load_days(session, list(work), since, current)
         rows = []
