@@ -47,6 +47,8 @@ USERS = {
     "viewer": ("Vic Viewer", "partner_viewer", "RD8"),
     "staff": ("Sam Staff", "programme_staff", "RD8"),
     "clinician": ("Cleo Clinician", "clinician", "RD8"),
+    "participant": ("Pat Participant", "participant", "RD8"),  # signs in as AMK-00003
+    "newcomer": ("Nia Newcomer", "participant", "RD8"),  # not linked to anyone yet
 }
 FORBIDDEN = "You do not have access to this page"
 SCREENSHOTS = os.environ.get("MKDEAL_SCREENSHOTS")
@@ -195,6 +197,79 @@ def _enrol_participants(settings, engine) -> None:
     identifiable.dispose()
 
 
+def _local_midnight(day: date) -> str:
+    from zoneinfo import ZoneInfo
+
+    return datetime.combine(day, datetime.min.time(), ZoneInfo("Europe/London")).isoformat()
+
+
+def _goals_and_rewards(settings, engine, folder: Path) -> None:
+    """AMK-00003, ready since Monday 2 February, wore an Apple Watch every day: the night's
+    batch of 31 March sets their goals, credits the five weeks counted, turns 2,000 points
+    into two £10 vouchers and issues both codes of the three loaded (one left: low stock).
+    The £2,000 budget covers AMK-00003 and AMK-00001; AMK-00002 waits for budget. The
+    participant signs in as `participant`."""
+    import json
+
+    from sqlalchemy.orm import Session
+
+    from mkdeal.activity import consent, ingest, nightly, participants, sync
+    from mkdeal.activity.participants import Identity
+    from mkdeal.activity.programme import SCREEN_CODES, Eligibility
+    from mkdeal.activity.vouchers import StockProvider, load_stock
+    from mkdeal.db import IDENTIFIABLE_STORE, open_store
+    from mkdeal.people import Pseudonymiser
+
+    enrolled, today = datetime(2026, 2, 2, 10, tzinfo=UTC), STARTED.date()
+    nightly.add_budget(engine, 200_000, "Test funding", actor="staff", now=enrolled)
+    identifiable = open_store(IDENTIFIABLE_STORE, settings)
+    born = date(1960, 4, 1)
+    reference = participants.enrol(
+        engine, identifiable, Pseudonymiser(settings.pseudonymisation_key),
+        Identity("9990000042", "Pat", "Example", born, "pat@example.com"),
+        Eligibility(born, True, PRACTICE[0], "apple_watch_iphone", True),
+        actor="staff", now=enrolled, today=enrolled.date(),
+    )  # fmt: skip
+    identifiable.dispose()
+    participants.record_screen(
+        engine, reference, dict.fromkeys(SCREEN_CODES, False), actor="staff", now=enrolled
+    )
+    document = consent.in_force(enrolled.date())
+    participants.record_consent(
+        engine, reference, document.version, dict.fromkeys(document.item_ids, True),
+        actor="staff", now=enrolled, today=enrolled.date(),
+    )  # fmt: skip
+    statistics = []
+    day = enrolled.date()
+    while day < today:
+        start, end = _local_midnight(day), _local_midnight(day + timedelta(days=1))
+        for kind, total in (
+            ("HKQuantityTypeIdentifierStepCount", 6000),
+            ("HKQuantityTypeIdentifierAppleExerciseTime", 25),
+        ):
+            statistics.append({"type": kind, "start": start, "end": end, "sum": total})
+        day += timedelta(days=1)
+    payload = {
+        "format": "healthkit-statistics", "version": 1, "interval": "P1D",
+        "statistics": statistics,
+    }  # fmt: skip
+    pid = participants.record(engine, reference).id
+    sync.receive(engine, settings.data_dir, pid, "healthkit", json.dumps(payload).encode(),
+                 now=STARTED - timedelta(hours=8))  # fmt: skip
+    ingest.ingest(engine, settings.data_dir, as_of=today, now=STARTED - timedelta(hours=7))
+    ingest.finalise(engine, as_of=today, now=STARTED - timedelta(hours=7))
+    codes = folder / "voucher-codes.txt"
+    codes.write_text("SYNTH-BROWSER00001\nSYNTH-BROWSER00002\nSYNTH-BROWSER00003\n")
+    provider = StockProvider(settings.encryption_key)
+    with Session(engine) as session, session.begin():
+        load_stock(session, provider, codes, 1000, actor="staff", now=enrolled)
+    night = STARTED - timedelta(hours=6)
+    nightly.set_goals(engine, as_of=today, now=night)
+    nightly.award(engine, as_of=today, now=night)
+    assert nightly.issue_vouchers(engine, provider, as_of=today, now=night) == (2, 0)
+    participants.link_account(engine, reference, "participant", actor="staff", now=night)
+
+
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app on a free local port over a fresh data folder; yields its origin."""
@@ -230,6 +305,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         load_file(settings, "acute_spells", path, source=source, as_of=date(2026, 3, 31))
     _publish_measures(settings, root)
     _enrol_participants(settings, engine)
+    _goals_and_rewards(settings, engine, root)
 
     port = _free_port()
     config = uvicorn.Config(
@@ -521,6 +597,11 @@ AXE_PAGES = {
     "programme-sign-offs": ("clinician", "/programme/sign-offs", 200),
     "programme-sign-off": ("clinician", "/programme/participants/AMK-00002/sign-off", 200),
     "consent-document": (None, "/programme/consent/2.0", 200),
+    "programme-rewards": ("staff", "/programme/rewards", 200),
+    "programme-participant-rewards": ("staff", "/programme/participants/AMK-00003/rewards", 200),
+    "me": ("participant", "/me", 200),
+    "me-voucher": ("participant", None, 200),
+    "me-not-linked": ("newcomer", "/me", 200),
 }
 SCREENSHOT_KINDS = {
     "home",
@@ -539,6 +620,9 @@ SCREENSHOT_KINDS = {
     "programme-consent",
     "programme-withdraw",
     "consent-document",
+    "programme-rewards",
+    "programme-participant-rewards",
+    "me",
 }
 
 
@@ -569,6 +653,13 @@ def test_axe_finds_no_serious_problems(browsing: Browsing, kind: str):
         browsing.check()
         assert page.locator(".nhsuk-error-summary").is_visible()
         assert page.locator(".nhsuk-error-message").count() >= 5
+    elif kind == "me-voucher":
+        browsing.go("/me")
+        page = browsing.page
+        with page.expect_navigation():
+            page.get_by_role("button", name=re.compile(r"^Show code")).first.click()
+        browsing.check()
+        assert page.locator("#voucher-code").is_visible()
     else:
         browsing.go(path, status)
     if kind in SCREENSHOT_KINDS:
@@ -670,6 +761,37 @@ def test_staff_enrol_screen_the_clinician_signs_off_and_consent_makes_ready(brow
     assert row.count() == 1
     assert row.locator(".nhsuk-tag").inner_text().strip() == "Ready"
     browsing.screenshot("programme-list-ready")
+
+
+def test_participant_sees_their_goal_and_shows_a_voucher_code(browsing: Browsing):
+    page = browsing.page
+    browsing.sign_in("participant", next="/me")
+    assert browsing.path() == "/me"
+    assert browsing.heading() == "Your goals and rewards"
+    header = page.locator("header")
+    assert header.get_by_role("link", name="Your goals and rewards").is_visible()
+    assert header.get_by_role("link", name="Active MK").count() == 0
+    # Plan week 7: the run-in's 6,000 steps rising by 30% over 12 weeks; 175 minutes.
+    assert page.locator("#goal-sentence").inner_text().strip() == (
+        "This week, from Monday 30 March: 175 active minutes (vigorous minutes count double), "
+        "or an average of 7,050 steps a day on the days you wear your device."
+    )
+    assert page.get_by_text("You have 500 points").is_visible()
+    buttons = page.get_by_role("button", name=re.compile(r"^Show code"))
+    assert buttons.count() == 2
+    with page.expect_navigation():
+        buttons.first.click()
+    browsing.check()
+    assert browsing.path().startswith("/me/vouchers/")
+    assert browsing.heading() == "Your £10.00 voucher"
+    code = page.locator("#voucher-code").inner_text().strip()
+    assert re.fullmatch(r"SYNTH-BROWSER0000[12]", code), code
+    browsing.screenshot("me-voucher")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Back to your goals and rewards").click()
+    browsing.check()
+    assert browsing.path() == "/me"
+    assert code not in page.content()  # a code is only ever on its own page
 
 
 # --- the dashboard --------------------------------------------------------------------------

@@ -193,6 +193,16 @@ CALLS = {
         "/programme/participants/AMK-00001/withdraw",
         404,
     ),
+    # Goals and rewards: the staff page answers on an empty ledger; the participant's own
+    # page explains that a sign-in is not linked yet (none is, here), and so no voucher of
+    # theirs is found.
+    ("GET", "/programme/rewards"): ("/programme/rewards", 200),
+    ("GET", "/programme/participants/{reference}/rewards"): (
+        "/programme/participants/AMK-00001/rewards",
+        404,
+    ),
+    ("GET", "/me"): ("/me", 200),
+    ("POST", "/me/vouchers/{entry_id}"): ("/me/vouchers/1", 404),
 }
 
 

@@ -159,6 +159,7 @@ class MyPage:
     vouchers: tuple[Voucher, ...]
     on_the_way: tuple[int, ...]  # pence of each conversion waiting for a code
     closed: bool
+    withdrawn: bool  # no goals are set after a withdrawal
 
     @property
     def held(self) -> list[str]:
@@ -178,12 +179,17 @@ def my_page(
     last = first + timedelta(weeks=GOAL_RULE.last_week - 1)
     pid = participant.id
     with Session(app) as session:
+        current = session.get(GoalWeek, (pid, week))
         rows = list(
             session.scalars(
                 select(GoalWeek)
-                .where(GoalWeek.participant_id == pid, GoalWeek.week_start <= week)
+                .where(
+                    GoalWeek.participant_id == pid,
+                    GoalWeek.week_start < week,
+                    GoalWeek.evaluated_at.is_not(None),
+                )
                 .order_by(GoalWeek.week_start.desc())
-                .limit(RECENT_WEEKS + 1)
+                .limit(RECENT_WEEKS)
             )
         )
         entries = list(
@@ -193,7 +199,6 @@ def my_page(
                 .order_by(RewardEntry.id)
             )
         )
-        current = next((row for row in rows if row.week_start == week), None)
         progress, so_far = None, 0
         if has_goal(current):
             until = min(today + timedelta(days=1), week + timedelta(days=7))
@@ -206,8 +211,6 @@ def my_page(
         by_period[entry.period][entry.kind] = entry
     recent = []
     for row in rows:
-        if row.week_start >= week or row.evaluated_at is None:
-            continue
         kinds = by_period.get(row.week_start.isoformat(), {})
         points = sum(kinds[k].points for k in (R.CREDIT, R.REVERSAL) if k in kinds)
         revision = kinds.get(R.REVISION)
@@ -236,12 +239,13 @@ def my_page(
         current,
         progress,
         so_far,
-        tuple(recent[:RECENT_WEEKS]),
+        tuple(recent),
         points,
         rule.points_per_voucher - points % rule.points_per_voucher,
         vouchers,
         tuple(e.pence for e in entries if e.kind == R.CONVERT and e.period not in issued),
         any(e.kind == R.RELEASE for e in entries),
+        withdrawal_on(participant.state.withdrawals, today) is not None,
     )
 
 

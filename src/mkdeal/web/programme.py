@@ -1160,6 +1160,14 @@ async def programme_rewards(request: Request):
     )
 
 
+def _period(period: str) -> str:
+    """A ledger period in words: a week by its Monday, else as it is (voucher-2)."""
+    try:
+        return f"Week from {_day(date.fromisoformat(period))}"
+    except ValueError:
+        return _sentence(period.replace("-", " "))
+
+
 @router.get("/programme/participants/{reference}/rewards", name="programme_participant_rewards")
 @rule("programme.manage")
 async def programme_participant_rewards(request: Request, reference: str):
@@ -1183,6 +1191,7 @@ async def programme_participant_rewards(request: Request, reference: str):
             "kinds": participant_view.KIND_WORDS,
             "notified_kinds": participant_view.NOTIFIED_KINDS,
             "entry_detail": lambda data: _detail(json.dumps(data)) if data else "",
+            "period": _period,
             "not_ready": NOT_READY,
         },
     )
