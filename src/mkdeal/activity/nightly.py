@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from mkdeal.activity import rewards as R
-from mkdeal.activity.days import day_for_goals, day_rules, valid_day
+from mkdeal.activity.days import SOURCE_PRIORITY, day_for_goals, day_rules, valid_day
 from mkdeal.activity.goals import Day, Goal, MKWeeklyPrescription, week_result, week_start
 from mkdeal.activity.participants import ParticipantRecord, records
 from mkdeal.activity.programme import Limits
@@ -54,6 +55,7 @@ log = logging.getLogger(__name__)
 GOAL_RULE = MKWeeklyPrescription()
 REWARD_RULE = R.RewardRule()
 CHUNK = 5000
+PEOPLE_AT_ONCE = 2000  # participants whose history a batch holds in memory at once
 
 
 # --- shared ------------------------------------------------------------------------------
@@ -110,8 +112,8 @@ def load_days(
     session: Session, participant_ids: Sequence[int], since: date, until: date
 ) -> dict[int, list[Day]]:
     """Each participant's days from `since` to before `until`, one source a date
-    (days.SOURCE_PRIORITY), each marked valid or not by the rule in force."""
-    by_date: dict[tuple[int, date], dict[str, dict]] = defaultdict(dict)
+    (days.SOURCE_PRIORITY), each marked valid or not by the rule in force, in date order."""
+    by_date: dict[tuple[int, date], dict[str, list]] = defaultdict(dict)
     ids = sorted(participant_ids)
     for part in _chunks(ids, 900):
         rows = session.execute(
@@ -126,40 +128,50 @@ def load_days(
                 ActivityDay.wear_minutes,
             ).where(
                 ActivityDay.participant_id.in_(part),
+                # Only the sources day_for_goals chooses from, named so that the primary
+                # key (participant, source, date) finds the dates without reading the rest
+                # of each participant's history.
+                ActivityDay.source.in_(SOURCE_PRIORITY),
                 ActivityDay.local_date >= since,
                 ActivityDay.local_date < until,
             )
         )
-        for pid, local_date, source, steps, light, moderate, vigorous, wear in rows:
-            by_date[(pid, local_date)][source] = {
-                "steps": steps,
-                "light_minutes": light,
-                "moderate_minutes": moderate,
-                "vigorous_minutes": vigorous,
-                "wear_minutes": wear,
-            }
+        for pid, local_date, source, *values in rows:
+            by_date[(pid, local_date)][source] = values
     days: dict[int, list[Day]] = defaultdict(list)
     for (pid, local_date), by_source in sorted(by_date.items()):
         chosen = day_for_goals(by_source)
         if chosen is None:
             continue
-        values = chosen[1]
-        days[pid].append(
-            Day(
-                local_date,
-                values["steps"],
-                values["moderate_minutes"],
-                values["vigorous_minutes"],
-                valid_day(values)[0],
-            )
-        )
+        steps, light, moderate, vigorous, wear = chosen[1]
+        values = {
+            "steps": steps,
+            "light_minutes": light,
+            "moderate_minutes": moderate,
+            "vigorous_minutes": vigorous,
+            "wear_minutes": wear,
+        }
+        days[pid].append(Day(local_date, steps, moderate, vigorous, valid_day(values)[0]))
     return days
 
 
 # --- 1. goals ----------------------------------------------------------------------------
 
 
-def _goal_of(row: GoalWeek) -> Goal:
+# A goal week's columns that make its Goal: read as plain rows, not ORM objects.
+_GOAL_COLUMNS = (
+    GoalWeek.participant_id,
+    GoalWeek.week_start,
+    GoalWeek.rule,
+    GoalWeek.active_minutes,
+    GoalWeek.daily_steps,
+    GoalWeek.plan_week,
+    GoalWeek.held,
+    GoalWeek.inputs,
+)
+
+
+def _goal_of(row) -> Goal:
     return Goal(
         row.week_start,
         row.rule,
@@ -193,8 +205,8 @@ def set_goals(app: Engine, *, as_of: date, now: datetime) -> int:
         )
         previous = {
             row.participant_id: _goal_of(row)
-            for row in session.scalars(
-                select(GoalWeek).join(
+            for row in session.execute(
+                select(*_GOAL_COLUMNS).join(
                     latest,
                     and_(
                         GoalWeek.participant_id == latest.c.participant_id,
@@ -218,47 +230,71 @@ def set_goals(app: Engine, *, as_of: date, now: datetime) -> int:
                 work[person.id] = (person, first, weeks)
         if not work:
             return 0
-        # The week before each new week, or the run-in before a first goal: a year of
-        # history is not read every night.
-        since = min(
-            weeks[0] - timedelta(7 if pid in previous else max(7, GOAL_RULE.run_in_days))
-            for pid, (_, _, weeks) in work.items()
-        )
-        days = load_days(session, list(work), since, current)
-        rows = []
-        for pid, (person, first, weeks) in work.items():
-            goal = previous.get(pid)
-            mine = days.get(pid, [])
-            for week in weeks:
-                # What was recorded by the end of the Sunday before: derivable again.
-                decision = readiness(person.state, week - timedelta(1))
-                new = GOAL_RULE.goal(week, decision.answer, mine, goal, first, decision.limits)
-                row = {
-                    "participant_id": pid,
-                    "week_start": week,
-                    "rule": GOAL_RULE.name,
-                    "readiness": decision.answer,
-                    "computed_at": now,
-                    "active_minutes": None,
-                    "daily_steps": None,
-                    "plan_week": None,
-                    "held": False,
-                    "inputs": {"reasons": list(decision.reasons)},
-                    "met": None,
-                    "result": None,
-                    "evaluated_at": None,
-                }
-                if new is not None:
-                    row.update(
-                        active_minutes=new.active_minutes,
-                        daily_steps=new.daily_steps,
-                        plan_week=new.plan_week,
-                        held=new.held,
-                        inputs={**new.inputs, "reasons": list(decision.reasons)},
-                    )
-                    goal = new
-                rows.append(row)
-        _bulk_insert(session, GoalWeek, rows, ignore_existing=True)
+        # A few thousand participants at a time: a first batch over a year of history
+        # need not hold everyone's days and goals in memory at once.
+        count = 0
+        for part in _chunks(list(work.items()), PEOPLE_AT_ONCE):
+            count += _set_goals_of(session, part, previous, current, now)
+    return count
+
+
+def _set_goals_of(
+    session: Session,
+    work: Sequence[tuple[int, tuple[ParticipantRecord, date, list[date]]]],
+    previous: dict[int, Goal],
+    current: date,
+    now: datetime,
+) -> int:
+    """set_goals for some of the participants with weeks due; returns how many were set."""
+    # The week before each new week, or the run-in before a first goal: a year of
+    # history is not read every night.
+    since = min(
+        weeks[0] - timedelta(7 if pid in previous else max(7, GOAL_RULE.run_in_days))
+        for pid, (_, _, weeks) in work
+    )
+    days = load_days(session, [pid for pid, _ in work], since, current)
+    rows = []
+    for pid, (person, first, weeks) in work:
+        goal = previous.get(pid)
+        mine = days.get(pid, [])
+        dates = [day.local_date for day in mine]
+        for week in weeks:
+            # What was recorded by the end of the Sunday before: derivable again.
+            decision = readiness(person.state, week - timedelta(1))
+            # After a goal the rule reads only the week before (as `since` assumes),
+            # so it is handed that week rather than all the history loaded.
+            history = (
+                mine
+                if goal is None
+                else mine[bisect_left(dates, week - timedelta(7)) : bisect_left(dates, week)]
+            )
+            new = GOAL_RULE.goal(week, decision.answer, history, goal, first, decision.limits)
+            row = {
+                "participant_id": pid,
+                "week_start": week,
+                "rule": GOAL_RULE.name,
+                "readiness": decision.answer,
+                "computed_at": now,
+                "active_minutes": None,
+                "daily_steps": None,
+                "plan_week": None,
+                "held": False,
+                "inputs": {"reasons": list(decision.reasons)},
+                "met": None,
+                "result": None,
+                "evaluated_at": None,
+            }
+            if new is not None:
+                row.update(
+                    active_minutes=new.active_minutes,
+                    daily_steps=new.daily_steps,
+                    plan_week=new.plan_week,
+                    held=new.held,
+                    inputs={**new.inputs, "reasons": list(decision.reasons)},
+                )
+                goal = new
+            rows.append(row)
+    _bulk_insert(session, GoalWeek, rows, ignore_existing=True)
     return len(rows)
 
 
@@ -372,48 +408,47 @@ def _weeks_to_evaluate(session: Session, as_of: date) -> list[tuple[int, date]]:
 def _evaluate(
     session: Session, weeks: list[tuple[int, date]], now: datetime
 ) -> dict[tuple[int, date], bool]:
-    """How each week did against its goal; the result is written to the goal week."""
+    """How each week did against its goal; the result is written to the goal week.
+
+    A week at a time: the goals and days of exactly the weeks wanted, so that a day revised
+    months ago does not make the night read everyone's history since, and a first batch
+    over a year holds one week in memory, not the year."""
     if not weeks:
         return {}
-    pids = sorted({pid for pid, _ in weeks})
-    since = min(week for _, week in weeks)
-    until = max(week for _, week in weeks) + timedelta(7)
-    days = load_days(session, pids, since, until)
-    wanted = set(weeks)
-    goals: dict[tuple[int, date], GoalWeek] = {}
-    for part in _chunks(pids, 900):
-        for row in session.scalars(
-            select(GoalWeek).where(
-                GoalWeek.participant_id.in_(part),
-                GoalWeek.week_start >= since,
-                GoalWeek.week_start < until,
-            )
-        ):
-            if (row.participant_id, row.week_start) in wanted:
-                goals[(row.participant_id, row.week_start)] = row
+    by_week: dict[date, list[int]] = defaultdict(list)
+    for pid, week in weeks:
+        by_week[week].append(pid)
     met: dict[tuple[int, date], bool] = {}
-    updates = []
-    for key, row in goals.items():
-        limits = Limits(**row.inputs.get("limits", {}))
-        result = week_result(_goal_of(row), days.get(key[0], []), limits)
-        met[key] = result.met
-        updates.append(
-            {
-                "participant_id": key[0],
-                "week_start": key[1],
-                "met": result.met,
-                "evaluated_at": now,
-                "result": {
-                    "active_minutes": result.active_minutes,
-                    "mean_daily_steps": result.mean_daily_steps,
-                    "valid_days": result.valid_days,
-                    "met_on_minutes": result.met_on_minutes,
-                    "met_on_steps": result.met_on_steps,
-                },
-            }
-        )
-    for part in _chunks(updates):
-        session.execute(update(GoalWeek), part)
+    for week, pids in sorted(by_week.items()):
+        days = load_days(session, pids, week, week + timedelta(7))
+        updates = []
+        for part in _chunks(sorted(pids), 900):
+            rows = session.execute(
+                select(*_GOAL_COLUMNS).where(
+                    GoalWeek.participant_id.in_(part), GoalWeek.week_start == week
+                )
+            ).all()
+            for row in rows:
+                limits = Limits(**row.inputs.get("limits", {}))
+                result = week_result(_goal_of(row), days.get(row.participant_id, []), limits)
+                met[(row.participant_id, row.week_start)] = result.met
+                updates.append(
+                    {
+                        "participant_id": row.participant_id,
+                        "week_start": row.week_start,
+                        "met": result.met,
+                        "evaluated_at": now,
+                        "result": {
+                            "active_minutes": result.active_minutes,
+                            "mean_daily_steps": result.mean_daily_steps,
+                            "valid_days": result.valid_days,
+                            "met_on_minutes": result.met_on_minutes,
+                            "met_on_steps": result.met_on_steps,
+                        },
+                    }
+                )
+        for part in _chunks(updates):
+            session.execute(update(GoalWeek), part)
     return met
 
 
