@@ -784,3 +784,58 @@ def test_withdrawing_data_deletes_goal_weeks_and_keeps_the_ledger(programme, tmp
     assert (record.days, record.goal_weeks) == (60, 6)
     assert _goals(app) == []
     assert _ledger(app) == ledger  # vouchers issued stay, for financial audit
+
+
+KILLED_AWARD = """
+import os, signal, sys
+from datetime import UTC, date, datetime
+from mkdeal.activity import nightly
+from mkdeal.db import make_engine
+
+real = nightly._bulk_insert
+
+def dies(session, model, rows, ignore_existing=False):
+    real(session, model, rows[: len(rows) // 2], ignore_existing)
+    session.flush()
+    os.kill(os.getpid(), signal.SIGKILL)  # no rollback, no clean-up: as a power cut
+
+nightly._bulk_insert = dies
+nightly.award(make_engine(sys.argv[1]), as_of=date(2026, 3, 26),
+              now=datetime(2026, 6, 1, 3, tzinfo=UTC))
+"""
+
+
+def test_a_process_killed_mid_award_leaves_nothing_and_the_rerun_equals_a_clean_run(
+    programme, tmp_path
+):
+    """SIGKILL half-way through writing the award's entries, in a process of its own: the
+    database keeps nothing of it, and running it again gives what one clean run gives."""
+    import shutil
+    import signal
+    import subprocess
+    import sys
+
+    settings, app, identifiable = programme
+    add_budget(app, 10 * RULE.reservation_pence, "Test funding", actor="t", now=ENROLLED)
+    for number in range(1, 4):
+        _days(app, _enrol(app, identifiable, settings, number), date(2026, 2, 2), 60, 9000, 40)
+    as_of = date(2026, 3, 26)
+    set_goals(app, as_of=as_of, now=NOW)
+    app.dispose()
+    clean_copy = tmp_path / "clean.sqlite3"
+    shutil.copy(settings.data_dir / "app.sqlite3", clean_copy)
+    before = _ledger(app)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_AWARD, settings.app_database_url], capture_output=True
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()
+    assert _ledger(app) == before  # nothing of the killed transaction stayed
+    award(app, as_of=as_of, now=NOW)
+    clean = open_app_database(
+        dataclasses.replace(settings, app_database_url=f"sqlite:///{clean_copy}")
+    )
+    try:
+        award(clean, as_of=as_of, now=NOW)
+        assert _ledger(clean) == _ledger(app) != before
+    finally:
+        clean.dispose()
