@@ -839,3 +839,24 @@ def test_a_process_killed_mid_award_leaves_nothing_and_the_rerun_equals_a_clean_
         assert _ledger(clean) == _ledger(app) != before
     finally:
         clean.dispose()
+
+
+def test_budget_add_once_and_synthetic_codes_through_the_cli(cli_env, tmp_path):
+    from mkdeal.cli import cli
+
+    runner = CliRunner()
+    assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
+    add = ["programme", "budget", "add", "£2,500.50", "--note", "Grant", "--once"]
+    first, again = runner.invoke(cli, add), runner.invoke(cli, add)
+    assert "Added £2,500.50 to the reward budget; it is now £2,500.50." in first.output
+    assert "was added before; nothing changed" in again.output
+    bad = runner.invoke(cli, ["programme", "budget", "add", "ten", "--note", "x"])
+    assert bad.exit_code != 0 and "not an amount in pounds" in str(bad.exception)
+    codes = tmp_path / "new" / "codes.txt"
+    made = runner.invoke(cli, ["programme", "vouchers", "synth", str(codes), "--count", "25"])
+    assert made.exit_code == 0 and len(codes.read_text().split()) == 25
+    loaded = runner.invoke(cli, ["programme", "vouchers", "load", str(codes), "--value", "10"])
+    assert "25 voucher codes loaded" in loaded.output
+    assert "Codes worth £10.00 in stock: 25." in loaded.output
+    again = runner.invoke(cli, ["programme", "vouchers", "load", str(codes), "--value", "10"])
+    assert "0 voucher codes loaded, 25 already loaded" in again.output

@@ -1794,6 +1794,7 @@ def programme_vouchers_synth(file: Path, count: int, seed: int) -> None:
     rng = random.Random(seed)
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
     codes = {"SYNTH-" + "".join(rng.choice(alphabet) for _ in range(12)) for _ in range(count)}
+    file.parent.mkdir(parents=True, exist_ok=True)
     file.write_text("\n".join(sorted(codes)) + "\n", encoding="utf-8")
     click.echo(f"Wrote {len(codes):,} synthetic voucher codes to {file}.")
 
