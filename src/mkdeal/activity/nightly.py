@@ -23,7 +23,7 @@ import logging
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -64,12 +64,7 @@ PEOPLE_AT_ONCE = 2000  # participants whose history a batch holds in memory at o
 def take_lock(session: Session, name: str = "rewards") -> None:
     """Serialise writers of the ledger: an update of one row blocks a second transaction
     on PostgreSQL until the first ends, and takes SQLite's write lock at once."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
-    session.execute(upsert(ProgrammeLock).values(name=name, taken=0).on_conflict_do_nothing())
+    session.execute(_insert_ignoring_existing(session, ProgrammeLock).values(name=name, taken=0))
     session.execute(
         update(ProgrammeLock)
         .where(ProgrammeLock.name == name)
@@ -88,6 +83,15 @@ def first_goal_week(start: date, rule: MKWeeklyPrescription = GOAL_RULE) -> date
     return day + timedelta(days=(7 - day.weekday()) % 7)
 
 
+def _insert_ignoring_existing(session: Session, model):
+    """An INSERT that leaves a row whose key is already there (both stores' dialects)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(model).on_conflict_do_nothing()
+
+
 def _chunks(values: Sequence, size: int = CHUNK):
     for start in range(0, len(values), size):
         yield values[start : start + size]
@@ -96,14 +100,7 @@ def _chunks(values: Sequence, size: int = CHUNK):
 def _bulk_insert(session: Session, model, rows: list[dict], ignore_existing: bool = False) -> None:
     if not rows:
         return
-    statement = insert(model)
-    if ignore_existing:
-        dialect = session.get_bind().dialect.name
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as upsert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as upsert
-        statement = upsert(model).on_conflict_do_nothing()
+    statement = _insert_ignoring_existing(session, model) if ignore_existing else insert(model)
     for part in _chunks(rows):
         session.execute(statement, part)
 
@@ -352,19 +349,11 @@ def positions(session: Session, rule: R.RewardRule = REWARD_RULE) -> dict[int, R
         .group_by(RewardEntry.participant_id, RewardEntry.kind, RewardEntry.cap_year)
     )
     for pid, kind, year, points, pence, count in rows:
-        pos = found[pid]
+        # Each row sums one kind in one programme year: apply it as one entry, then
+        # count every conversion it holds as a voucher.
+        pos = R.apply(found[pid], R.Entry(kind, "", int(points), int(pence), year))
         if kind == R.CONVERT:
-            by_year = {**pos.converted_by_year, year: int(pence)}
-            pos = R.Position(
-                pos.reserved_pence,
-                pos.closed,
-                pos.points + int(points),
-                pos.converted_pence + int(pence),
-                by_year,
-                pos.vouchers + count,
-            )
-        else:
-            pos = R.apply(pos, R.Entry(kind, "", int(points), int(pence), year))
+            pos = replace(pos, vouchers=pos.vouchers + count - 1)
         found[pid] = pos
     return found
 
@@ -665,16 +654,6 @@ def notify(app: Engine, participant_id: int, *, now: datetime, channel: str = "a
             [{"entry_id": i, "notified_at": now, "channel": channel} for i in ids],
         )
     return len(ids)
-
-
-def ledger_of(session: Session, participant_id: int) -> list[RewardEntry]:
-    return list(
-        session.scalars(
-            select(RewardEntry)
-            .where(RewardEntry.participant_id == participant_id)
-            .order_by(RewardEntry.id)
-        )
-    )
 
 
 def reserve_at_enrolment(session: Session, participant_id: int, now: datetime, on: date) -> bool:
